@@ -1,0 +1,8 @@
+"""Loaders for external data formats. Every loader reads a local file, converts units at the edge (percent to
+decimals, as its docstring says) and raises :class:`~bondpremia.errors.InputError` naming file, column and row
+for malformed input.
+"""
+
+from bondpremia.data.yields import load_liu_wu, load_treasury_par_curve
+
+__all__ = ["load_liu_wu", "load_treasury_par_curve"]
