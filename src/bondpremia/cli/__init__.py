@@ -1,0 +1,37 @@
+"""The ``bondpremia`` command line: one Typer sub-app per stage.
+
+Errors a user can cause (:class:`~bondpremia.errors.InputError`) end the command with exit code 2 and a
+one-line message on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from bondpremia.cli.bond import app as bond_app
+from bondpremia.cli.demo import demo
+from bondpremia.errors import InputError
+
+app = typer.Typer(
+    name="bondpremia",
+    help="Empirical fixed-income research: bond math, TRACE, characteristics, IPCA, Treasury risk premia.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(bond_app, name="bond")
+app.command("demo")(demo)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point."""
+    try:
+        app(args=argv, standalone_mode=True)
+    except InputError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+
+
+__all__ = ["app", "main"]
