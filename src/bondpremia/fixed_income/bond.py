@@ -163,9 +163,9 @@ def _solve(p: Position, target_dirty: FloatArray, x0: FloatArray, tol: float, ma
     lo = np.full(n, -np.inf)
     hi = np.full(n, np.inf)
     log_target = np.log(target_dirty)
-    active = np.flatnonzero(np.isfinite(x0) & np.isfinite(log_target))
-    x[~(np.isfinite(x0) & np.isfinite(log_target))] = np.nan
-    sub = Position(p.terms, p.w, p.n_more, p.first_amount, p.regular_amount, p.accrued, p.previous, p.next)
+    solvable = np.isfinite(x0) & np.isfinite(log_target)
+    active = np.flatnonzero(solvable)
+    x[~solvable] = np.nan
     for _ in range(max_iter):
         if active.size == 0:
             break
@@ -207,21 +207,27 @@ def yield_from_price(price: Any, settle: Any, maturity: Any, coupon: Any, *, fre
     """
     t = _terms(errors, settle, maturity, coupon, freq=freq, daycount=daycount, dated=dated,
                first_coupon=first_coupon, eom=eom)
+    t, p, y = _yield(t, position(t), price, dirty, tol, max_iter, errors)
+    return _out(t, y)
+
+
+def _yield(t: BondTerms, p: Position, price: Any, dirty: bool, tol: float, max_iter: int,
+           errors: Errors) -> tuple[BondTerms, Position, FloatArray]:
     px = np.broadcast_to(np.asarray(price, dtype=np.float64).ravel(), (t.n,))
-    p = position(t)
     target = px if dirty else px + p.accrued
     t = t.flag(~np.isfinite(px) | ~(target > 0), 12)
     if errors == "raise":
         t.raise_first()
     # initial guess: the textbook yield approximation (annual coupon + pull to par per year) / average price
     years = (p.w + p.n_more) / t.fq
-    annual = t.coupon * 100.0
     with np.errstate(invalid="ignore", divide="ignore"):
-        y0 = (annual + (100.0 - (target - p.accrued)) / years) / (0.5 * (100.0 + target - p.accrued))
+        y0 = (100.0 * t.coupon + (100.0 - (target - p.accrued)) / years) / (0.5 * (100.0 + target - p.accrued))
     y0 = np.clip(np.nan_to_num(y0, nan=0.05), -0.5 * t.fq, 2.0 * t.fq)
     x0 = np.where(t.valid, np.log1p(y0 / t.fq), np.nan)
     x = _solve(p, np.where(t.valid, target, np.nan), x0, tol, max_iter)
-    return _out(t, np.where(t.valid, t.fq * np.expm1(x), np.nan))
+    y = t.fq * np.expm1(x)
+    t = t.flag(~np.isfinite(y), 14)
+    return t, p, np.where(t.valid, y, np.nan)
 
 
 @dataclass(frozen=True)
@@ -262,18 +268,16 @@ def bond_analytics(settle: Any, maturity: Any, coupon: Any, *, price: Any = None
     """Yield (from ``price``) or price (from ``yld``), accrued interest, durations, convexity and DV01."""
     if (price is None) == (yld is None):
         raise ValueError("give exactly one of price and yld")
-    kw = dict(freq=freq, daycount=daycount, dated=dated, first_coupon=first_coupon, eom=eom, errors=errors)
-    if yld is None:
-        y = np.atleast_1d(np.asarray(yield_from_price(price, settle, maturity, coupon, dirty=dirty, **kw)))
-    else:
-        y = np.atleast_1d(np.asarray(yld, dtype=np.float64))
     t = _terms(errors, settle, maturity, coupon, freq=freq, daycount=daycount, dated=dated,
                first_coupon=first_coupon, eom=eom)
-    y = np.broadcast_to(y, (t.n,))
-    t = t.flag(~np.isfinite(y) | (1 + y / t.fq <= 0), 13 if price is None else 12)
-    if errors == "raise":
-        t.raise_first()
     p = position(t)
+    if yld is None:
+        t, p, y = _yield(t, p, price, dirty, 1e-15, 100, errors)
+    else:
+        y = np.broadcast_to(np.asarray(yld, dtype=np.float64).ravel(), (t.n,))
+        t = t.flag(~np.isfinite(y) | (1 + y / t.fq <= 0), 13)
+        if errors == "raise":
+            t.raise_first()
     x = _x_from_yield(t, y)
     m0, m1, m2 = _price_moments(p, x, 2)
     fq = t.fq.astype(np.float64)

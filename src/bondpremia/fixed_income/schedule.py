@@ -58,6 +58,7 @@ REASONS: dict[int, tuple[str, str]] = {
     11: ("first_coupon", "first coupon date is not on the schedule generated backward from maturity"),
     12: ("price", "price is missing, infinite, zero or negative"),
     13: ("yield", "yield is missing, infinite, or not above -freq (1 + y/freq must be positive)"),
+    14: ("price", "no finite yield reproduces this price within the iteration budget"),
 }
 
 _VALID_FREQ = np.array([0, 1, 2, 4, 12])
