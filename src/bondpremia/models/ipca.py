@@ -1,0 +1,546 @@
+"""Instrumented principal components analysis (IPCA).
+
+Kelly, Pruitt and Su (2019), "Characteristics are covariances: a unified model of risk and return", JFE 134;
+applied to corporate bonds by Kelly, Palhares and Pruitt (2023), "Modeling corporate bond returns", JF 78.
+
+Model (KPS eq. 1-2): ``r_{i,t+1} = z_{i,t}' (Gamma_alpha + Gamma_beta f_{t+1}) + e_{i,t+1}``, estimated by
+alternating least squares on the managed portfolios (KPS section 3)::
+
+    x_t = Z_t' r_t / N_t,   W_t = Z_t' Z_t / N_t
+    factor step:  f_t = (G_b' W_t G_b)^{-1} G_b' (x_t - W_t G_o g_t)                (KPS eq. 6)
+    Gamma step:   vec(G) = [sum_t N_t (f~_t f~_t' kron W_t)]^{-1} sum_t N_t vec(x_t f~_t')   (KPS eq. 7)
+
+with ``f~_t = (f_t, g_t)`` the latent factors and the pre-specified observable factors (a constant for the
+intercept ``Gamma_alpha``). The factor step is one batched K x K solve over all months; the Gamma step one
+(L K~) x (L K~) solve whose normal matrix is a single matrix product over months. Every routine carries a leading
+batch dimension, so that bootstrap draws are estimated together, not in a Python loop.
+
+Normalization, applied after every Gamma step in this order (each keeps the fitted values unchanged):
+``Gamma_alpha`` orthogonal to ``Gamma_beta`` (the factors absorb the projection), ``Gamma_beta' Gamma_beta = I``,
+factors orthogonal and ordered by their second moment, positive factor means.
+
+R-squared values are uncentered and pooled over observations (KPS eq. 17-18); the ``_x_`` variants are the same
+quantities on the managed portfolios.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from bondpremia.errors import ConvergenceError, InputError
+
+FloatArray = npt.NDArray[np.float64]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# data preparation
+# ---------------------------------------------------------------------------------------------------------------
+
+@dataclass
+class _Panel:
+    dates: pd.Index  # T dates in the fit
+    chars: list[str]
+    X: FloatArray  # (T, L) managed portfolios Z'r/N
+    W: FloatArray  # (T, L, L) Z'Z/N
+    N: FloatArray  # (T,) observations per month
+    rr: FloatArray  # (T,) sum of r^2 per month
+    n_dropped: int
+
+
+def _to_pandas(panel: Any) -> pd.DataFrame:
+    if isinstance(panel, pd.DataFrame):
+        return panel
+    if hasattr(panel, "to_pandas"):
+        return panel.to_pandas()
+    raise InputError(f"panel must be a pandas or polars DataFrame, got {type(panel).__name__}")
+
+
+def _prepare(panel: Any, returns: str, chars: list[str], entity: str, date: str, missing: str,
+             min_obs: int, chunk_cells: int = 40_000_000) -> _Panel:
+    df = _to_pandas(panel)
+    for col in [entity, date, returns, *chars]:
+        if col not in df.columns:
+            raise InputError(f"column not found; the panel has {list(df.columns)[:20]}", column=col)
+    if len(set(chars)) != len(chars):
+        raise InputError("characteristics are listed twice", column="chars")
+    vals = df[[returns, *chars]].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(vals)
+    if bad.any():
+        if missing == "raise":
+            row, col = np.argwhere(bad)[0]
+            raise InputError("missing or non-numeric value; pass missing='drop' to drop such rows",
+                             column=[returns, *chars][col], row=int(row))
+    keep = ~bad.any(axis=1)
+    n_dropped = int((~keep).sum())
+    dates = df[date].to_numpy()[keep]
+    vals = vals[keep]
+    codes, uniq = pd.factorize(dates, sort=True)
+    T, L = len(uniq), len(chars)
+    counts = np.bincount(codes, minlength=T)
+    ok_month = counts >= min_obs
+    if not ok_month.all():
+        drop = ok_month[codes]
+        n_dropped += int((~drop).sum())
+        vals, codes = vals[drop], codes[drop]
+        remap = np.cumsum(ok_month) - 1
+        codes = remap[codes]
+        uniq = uniq[ok_month]
+        counts = counts[ok_month]
+        T = len(uniq)
+    if T == 0:
+        raise InputError(f"no month has at least {min_obs} complete observations", column=date)
+    order = np.argsort(codes, kind="stable")
+    vals, codes = vals[order], codes[order]
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    pos = np.arange(len(codes)) - starts[codes]
+    r, Z = vals[:, 0], vals[:, 1:]
+    X = np.zeros((T, L))
+    W = np.zeros((T, L, L))
+    # dense month blocks (zero padded) in chunks of months: one batched matrix product per chunk
+    nmax = int(counts.max())
+    step = max(1, chunk_cells // max(nmax * L, 1))
+    for a in range(0, T, step):
+        b = min(T, a + step)
+        sel = (codes >= a) & (codes < b)
+        Zb = np.zeros((b - a, nmax, L))
+        Rb = np.zeros((b - a, nmax))
+        Zb[codes[sel] - a, pos[sel]] = Z[sel]
+        Rb[codes[sel] - a, pos[sel]] = r[sel]
+        W[a:b] = np.matmul(Zb.transpose(0, 2, 1), Zb)
+        X[a:b] = np.einsum("tnl,tn->tl", Zb, Rb)
+    N = counts.astype(np.float64)
+    rr = np.bincount(codes, weights=r * r, minlength=T).astype(np.float64)
+    pooled = W.sum(axis=0)
+    _check_rank(pooled, chars)
+    return _Panel(pd.Index(uniq, name=date), list(chars), X / N[:, None], W / N[:, None, None], N, rr, n_dropped)
+
+
+def _check_rank(pooled: FloatArray, chars: list[str]) -> None:
+    """Raise InputError naming the characteristics that make the pooled Z'Z singular."""
+    scale = np.sqrt(np.diag(pooled))
+    if (scale == 0).any():
+        zero = [c for c, s in zip(chars, scale, strict=True) if s == 0]
+        raise InputError(f"characteristics are identically zero: {zero}", column="chars")
+    corr = pooled / np.outer(scale, scale)
+    vals, vecs = np.linalg.eigh(corr)
+    null = vals < 1e-10 * vals.max()
+    if null.any():
+        involved = sorted({chars[i] for v in vecs[:, null].T for i in np.flatnonzero(np.abs(v) > 1e-3)})
+        raise InputError(f"characteristics are collinear (a constant column next to the intercept, or linear "
+                         f"combinations): {involved}; drop one of them", column="chars")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the batched ALS core: leading dimension B = number of data sets estimated together
+# ---------------------------------------------------------------------------------------------------------------
+
+def _factor_step(X: FloatArray, W: FloatArray, gb: FloatArray, go: FloatArray, G: FloatArray) -> FloatArray:
+    """f_t = (Gb' W_t Gb)^{-1} Gb' (x_t - W_t Go g_t) for all draws and months: (B, T, K)."""
+    A = np.einsum("blk,tlm,bmj->btkj", gb, W, gb, optimize=True)
+    target = X
+    if go.shape[2]:
+        target = X - np.einsum("tlm,bmj,tj->btl", W, go, G, optimize=True)
+    rhs = np.einsum("blk,btl->btk", gb, target)
+    try:
+        return np.linalg.solve(A, rhs[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        bad = np.flatnonzero(np.linalg.matrix_rank(A).min(axis=0) < A.shape[-1])
+        raise ConvergenceError(f"the factor step is singular in months {bad.tolist()[:10]} (index in the fit): "
+                               "too few observations or degenerate characteristics there") from None
+
+
+def _gamma_step(X: FloatArray, WN: FloatArray, N: FloatArray, F: FloatArray, G: FloatArray,
+                ridge: float, zero_row: int | None = None) -> FloatArray:
+    """Solve the pooled normal equations for vec(Gamma~): (B, L, K~).
+
+    ``zero_row`` restricts the latent loadings of that characteristic to zero (the null of the W_beta test).
+    """
+    B, T, _ = F.shape
+    L = X.shape[2]
+    Ft = np.concatenate([F, np.broadcast_to(G, (B, T, G.shape[1]))], axis=2)  # (B, T, K~)
+    Kt = Ft.shape[2]
+    FF = (Ft[:, :, :, None] * Ft[:, :, None, :]).reshape(B, T, Kt * Kt)
+    denom = np.matmul(WN.reshape(T, L * L).T[None], FF)  # (B, L*L, K~*K~): sum_t N_t W_t[l,m] f_k f_j
+    denom = denom.reshape(B, L, L, Kt, Kt).transpose(0, 1, 3, 2, 4).reshape(B, L * Kt, L * Kt)
+    numer = np.einsum("btl,btk->blk", X * N[None, :, None], Ft).reshape(B, L * Kt)
+    if ridge:
+        denom = denom + ridge * N.sum() * np.eye(L * Kt)
+    if zero_row is None:
+        return np.linalg.solve(denom, numer[..., None])[..., 0].reshape(B, L, Kt)
+    K = F.shape[2]
+    free = np.ones((L, Kt), dtype=bool)
+    free[zero_row, :K] = False
+    idx = np.flatnonzero(free.ravel())
+    sol = np.zeros((B, L * Kt))
+    sol[:, idx] = np.linalg.solve(denom[:, idx[:, None], idx[None, :]], numer[:, idx, None])[..., 0]
+    return sol.reshape(B, L, Kt)
+
+
+def _normalize(gb: FloatArray, go: FloatArray, F: FloatArray, intercept: bool) -> tuple[FloatArray, FloatArray,
+                                                                                        FloatArray]:
+    """KPS normalization in the order that keeps every identity true at the end (see the module docstring)."""
+    if intercept:  # Gamma_alpha (first observable column) orthogonal to Gamma_beta
+        ga = go[:, :, :1]
+        c = np.linalg.solve(np.einsum("blk,blj->bkj", gb, gb), np.einsum("blk,blj->bkj", gb, ga))  # (B, K, 1)
+        go = go.copy()
+        go[:, :, :1] = ga - gb @ c
+        F = F + c[:, :, 0][:, None, :]
+    R = np.linalg.cholesky(np.einsum("blk,blj->bkj", gb, gb)).transpose(0, 2, 1)  # Gb'Gb = R'R, R upper
+    gb = np.asarray(np.linalg.solve(R.transpose(0, 2, 1), gb.transpose(0, 2, 1)).transpose(0, 2, 1), dtype=np.float64)
+    F = np.einsum("bkj,btj->btk", R, F)
+    T = F.shape[1]
+    U, _, _ = np.linalg.svd(np.einsum("btk,btj->bkj", F, F) / T)  # descending second moments
+    gb = gb @ U
+    F = np.einsum("bkj,btk->btj", U, F)
+    sign = np.sign(F.mean(axis=1))
+    sign[sign == 0] = 1.0
+    return gb * sign[:, None, :], go, F * sign[:, None, :]
+
+
+def _als(X: FloatArray, W: FloatArray, N: FloatArray, K: int, G: FloatArray, intercept: bool,
+         gb: FloatArray | None, go: FloatArray | None, max_iter: int, tol: float,
+         ridge: float, zero_row: int | None = None) -> tuple[FloatArray, FloatArray, FloatArray, int, bool]:
+    """Alternating least squares for B data sets X (B, T, L) sharing W (T, L, L)."""
+    B, T, L = X.shape
+    M = G.shape[1]
+    if gb is None:  # SVD initialization on the managed portfolios (KPS section 3)
+        _, _, Vt = np.linalg.svd(X, full_matrices=False)
+        gb = Vt[:, :K, :].transpose(0, 2, 1).copy()
+        if zero_row is not None:
+            gb[:, zero_row, :] = 0.0
+    if go is None:
+        go = np.zeros((B, L, M))
+    WN = W * N[:, None, None]
+    F = _factor_step(X, W, gb, go, G)
+    converged = False
+    it = 0
+    for it in range(1, max_iter + 1):  # noqa: B007 (the count is returned)
+        gamma = _gamma_step(X, WN, N, F, G, ridge, zero_row)
+        gb_new, go_new = gamma[:, :, :K], gamma[:, :, K:]
+        F_new = _factor_step(X, W, gb_new, go_new, G)
+        gb_new, go_new, F_new = _normalize(gb_new, go_new, F_new, intercept)
+        change = max(np.abs(gb_new - gb).max(), np.abs(go_new - go).max() if M else 0.0,
+                     np.abs(F_new - F).max())
+        gb, go, F = gb_new, go_new, F_new
+        if change < tol:
+            converged = True
+            break
+    return gb, go, F, it, converged
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the estimator
+# ---------------------------------------------------------------------------------------------------------------
+
+class IPCA:
+    """Instrumented PCA (Kelly, Pruitt and Su 2019) on an unbalanced long panel.
+
+    Parameters
+    ----------
+    n_factors: number of latent factors K.
+    intercept: estimate ``Gamma_alpha`` (characteristic-implied alphas, KPS eq. 1).
+    max_iter, tol: ALS budget and convergence tolerance (largest change in Gamma and the factors).
+    ridge: penalty ``ridge * ||Gamma||^2`` per observation in the Gamma step (0: plain least squares).
+    missing: ``"drop"`` drops rows with a missing return or characteristic (counted in ``n_dropped_``);
+        ``"raise"`` raises :class:`InputError` naming the column and row.
+    min_obs: months with fewer complete observations are dropped (default: ``n_factors + 1``, the fewest
+        that identify the month's factors).
+    """
+
+    gamma_: pd.DataFrame
+    _gamma_obs: FloatArray
+
+    def __init__(self, n_factors: int = 1, intercept: bool = False, max_iter: int = 10_000, tol: float = 1e-10,
+                 ridge: float = 0.0, missing: str = "drop", min_obs: int | None = None) -> None:
+        if n_factors < 1:
+            raise InputError("n_factors must be at least 1", column="n_factors")
+        if missing not in ("drop", "raise"):
+            raise InputError("missing must be 'drop' or 'raise'", column="missing")
+        self.n_factors = n_factors
+        self.intercept = intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.ridge = ridge
+        self.missing = missing
+        self.min_obs = min_obs
+
+    # -- fitting --------------------------------------------------------------------------------------------------
+
+    def fit(self, panel: Any, returns: str = "ret", chars: list[str] | None = None, entity: str = "id",
+            date: str = "date", factors: pd.DataFrame | None = None, warm_start: IPCA | None = None) -> IPCA:
+        """Estimate the model. ``factors`` are optional pre-specified observable factors (a DataFrame indexed by
+        date); ``warm_start`` a fitted model whose Gamma starts the iterations."""
+        df = _to_pandas(panel)
+        if chars is None:
+            chars = [c for c in df.columns if c not in (returns, entity, date)]
+        K = self.n_factors
+        if K > len(chars):
+            raise InputError(f"n_factors={K} exceeds the number of characteristics ({len(chars)})",
+                             column="n_factors")
+        p = _prepare(df, returns, list(chars), entity, date, self.missing, self.min_obs or K + 1)
+        self._fit_panel(p, factors, warm_start)
+        self._columns = (entity, date)
+        return self
+
+    def _observables(self, dates: pd.Index, factors: pd.DataFrame | None) -> tuple[FloatArray, list[str]]:
+        cols, names = [], []
+        if self.intercept:
+            cols.append(np.ones(len(dates)))
+            names.append("alpha")
+        if factors is not None:
+            aligned = factors.reindex(dates)
+            if aligned.isna().any().any():
+                missing = aligned.index[aligned.isna().any(axis=1)][:5].tolist()
+                raise InputError(f"observable factors are missing for dates {missing}", column="factors")
+            for c in aligned.columns:
+                cols.append(aligned[c].to_numpy(dtype=np.float64))
+                names.append(str(c))
+        G = np.column_stack(cols) if cols else np.zeros((len(dates), 0))
+        return G, names
+
+    def _fit_panel(self, p: _Panel, factors: pd.DataFrame | None, warm_start: IPCA | None) -> None:
+        K = self.n_factors
+        G, obs_names = self._observables(p.dates, factors)
+        gb0 = go0 = None
+        if warm_start is not None:
+            gb0 = warm_start.gamma_.reindex(p.chars).to_numpy()[None]
+            go0 = warm_start._gamma_obs[None] if warm_start._gamma_obs.shape[1] == G.shape[1] else None
+        gb, go, F, n_iter, ok = _als(p.X[None], p.W, p.N, K, G, self.intercept, gb0, go0, self.max_iter, self.tol,
+                                     self.ridge)
+        if not ok:
+            raise ConvergenceError(f"IPCA did not converge in {self.max_iter} iterations (tol {self.tol}); raise "
+                                   "max_iter or loosen tol")
+        self._panel = p
+        self._G = G
+        self._gamma_obs = go[0]
+        self.n_iter_ = n_iter
+        self.n_dropped_ = p.n_dropped
+        self.chars_ = p.chars
+        names = [f"f{k + 1}" for k in range(K)]
+        self.gamma_ = pd.DataFrame(gb[0], index=p.chars, columns=names)
+        self.gamma_alpha_ = pd.Series(go[0][:, 0], index=p.chars, name="alpha") if self.intercept else None
+        self.gamma_observable_ = pd.DataFrame(go[0], index=p.chars, columns=obs_names)
+        self.factors_ = pd.DataFrame(F[0], index=p.dates, columns=names)
+        self.lambda_ = self.factors_.mean()
+        self._r2()
+
+    def _coefficients(self, F: FloatArray, G: FloatArray) -> FloatArray:
+        """b_t = Gamma_beta f_t + Gamma_obs g_t, (T, L)."""
+        return F @ self.gamma_.to_numpy().T + G @ self._gamma_obs.T
+
+    def _r2(self) -> None:
+        p = self._panel
+        F = self.factors_.to_numpy()
+        lam = np.broadcast_to(F.mean(axis=0), F.shape)
+        g_mean = np.broadcast_to(self._G.mean(axis=0), self._G.shape)
+        self.r2_total_, self.r2_total_x_ = _r2(p, self._coefficients(F, self._G))
+        self.r2_pred_, self.r2_pred_x_ = _r2(p, self._coefficients(lam, g_mean))
+
+    # -- prediction -----------------------------------------------------------------------------------------------
+
+    def predict(self, panel: Any, kind: str = "total", date: str | None = None) -> pd.Series:
+        """Fitted returns ``z_it' b_t`` per row of ``panel``: ``kind="total"`` uses the month's factors (rows in
+        months outside the fit give NaN), ``kind="predictive"`` the factor means ``lambda_``. The date column is
+        the one named in ``fit`` unless given."""
+        df = _to_pandas(panel)
+        date = date or self._columns[1]
+        Z = df[self.chars_].to_numpy(dtype=np.float64)
+        if kind == "total":
+            F = self.factors_.reindex(df[date].to_numpy()).to_numpy()
+            G = self._observables_for(df[date])
+        elif kind == "predictive":
+            F = np.broadcast_to(self.lambda_.to_numpy(), (len(df), self.n_factors))
+            G = np.broadcast_to(self._G.mean(axis=0), (len(df), self._G.shape[1]))
+        else:
+            raise InputError("kind must be 'total' or 'predictive'", column="kind")
+        b = self._coefficients(F, G)
+        return pd.Series(np.einsum("nl,nl->n", Z, b), index=df.index, name=f"ipca_{kind}")
+
+    def _observables_for(self, dates: pd.Series) -> FloatArray:
+        pos = self._panel.dates.get_indexer(pd.Index(dates.to_numpy()))
+        G = np.full((len(dates), self._G.shape[1]), np.nan)
+        hit = pos >= 0
+        G[hit] = self._G[pos[hit]]
+        return G
+
+    # -- tests of the model (KPS section 4) ------------------------------------------------------------------------
+
+    def test_alpha(self, n_boot: int = 1000, df: float = 5.0, seed: int = 0, batch: int = 100,
+                   progress: bool = False) -> BootstrapResult:
+        """Wild residual bootstrap test of ``H0: Gamma_alpha = 0`` (KPS section 4.1).
+
+        Statistic ``W_alpha = Gamma_alpha' Gamma_alpha`` from the unrestricted fit (``intercept=True``). Draws
+        ``x~_t = W_t Gamma_beta f_t + q_t d_t`` rebuild the managed portfolios from the restricted fit and the
+        unrestricted residuals ``d_t``, with ``q_t`` Student t(``df``) scaled to unit variance; every draw is
+        re-estimated (warm-started, batches of ``batch`` draws estimated together).
+        """
+        if not self.intercept:
+            raise InputError("test_alpha needs a model fitted with intercept=True", column="intercept")
+        p = self._panel
+        F = self.factors_.to_numpy()
+        resid = p.X - np.einsum("tlm,tm->tl", p.W, self._coefficients(F, self._G))
+        restricted = IPCA(self.n_factors, intercept=False, max_iter=self.max_iter, tol=self.tol, ridge=self.ridge)
+        restricted._fit_panel(p, None, None)
+        fitted0 = np.einsum("tlm,tm->tl", p.W, restricted._coefficients(restricted.factors_.to_numpy(),
+                                                                          restricted._G))
+        stat = float(self._gamma_obs[:, 0] @ self._gamma_obs[:, 0])
+        draws = self._bootstrap(fitted0, resid, n_boot, df, seed, batch, progress,
+                                lambda gb, go: np.einsum("bl,bl->b", go[:, :, 0], go[:, :, 0]))
+        return BootstrapResult(stat, draws, float(np.mean(draws >= stat)))
+
+    def test_beta(self, char: str, n_boot: int = 1000, df: float = 5.0, seed: int = 0, batch: int = 100,
+                  progress: bool = False) -> BootstrapResult:
+        """Wild residual bootstrap test that characteristic ``char`` does not enter the betas (KPS section 4.2).
+
+        Statistic ``W_beta,l = Gamma_beta,l Gamma_beta,l'`` (the squared norm of the characteristic's row of
+        ``Gamma_beta``, invariant to the factor rotation). The null model is re-estimated with that row fixed at
+        zero; draws are built from its fitted managed portfolios plus t(``df``) multipliers on the unrestricted
+        residuals, and re-estimated without the restriction.
+        """
+        if char not in self.chars_:
+            raise InputError(f"{char!r} is not a characteristic of the model {self.chars_}", column="char")
+        p = self._panel
+        row = self.chars_.index(char)
+        F = self.factors_.to_numpy()
+        resid = p.X - np.einsum("tlm,tm->tl", p.W, self._coefficients(F, self._G))
+        gb0 = self.gamma_.to_numpy()[None].copy()
+        gb0[:, row, :] = 0.0
+        if np.abs(gb0).max() == 0:
+            raise InputError("the restricted model has no loadings left; use more characteristics", column="char")
+        gb, go, F0, _, ok = _als(p.X[None], p.W, p.N, self.n_factors, self._G, self.intercept, None, None,
+                                 self.max_iter, self.tol, self.ridge, zero_row=row)
+        if not ok:
+            raise ConvergenceError("the restricted IPCA (W_beta null) did not converge")
+        fitted0 = np.einsum("tlm,tm->tl", p.W, F0[0] @ gb[0].T + self._G @ go[0].T)
+        stat = float(self.gamma_.to_numpy()[row] @ self.gamma_.to_numpy()[row])
+        draws = self._bootstrap(fitted0, resid, n_boot, df, seed, batch, progress,
+                                lambda gb, go: np.einsum("bk,bk->b", gb[:, row, :], gb[:, row, :]))
+        return BootstrapResult(stat, draws, float(np.mean(draws >= stat)))
+
+    def _bootstrap(self, fitted: FloatArray, resid: FloatArray, n_boot: int, df: float, seed: int, batch: int,
+                   progress: bool, statistic: Any) -> FloatArray:
+        p = self._panel
+        rng = np.random.default_rng(seed)
+        scale = np.sqrt((df - 2.0) / df) if np.isfinite(df) else 1.0
+        out = np.empty(n_boot)
+        gb0 = np.broadcast_to(self.gamma_.to_numpy(), (batch, *self.gamma_.shape))
+        go0 = np.broadcast_to(self._gamma_obs, (batch, *self._gamma_obs.shape))
+        starts: Iterable[int] = range(0, n_boot, batch)
+        if progress:
+            from rich.progress import track
+
+            starts = track(starts, description="bootstrap")
+        for a in starts:
+            b = min(batch, n_boot - a)
+            q = rng.standard_t(df, size=(b, p.X.shape[0])) * scale if np.isfinite(df) else \
+                rng.standard_normal((b, p.X.shape[0]))
+            Xb = fitted[None] + q[:, :, None] * resid[None]
+            gb, go, _, _, _ = _als(Xb, p.W, p.N, self.n_factors, self._G, self.intercept, gb0[:b].copy(),
+                                   go0[:b].copy(), self.max_iter, self.tol, self.ridge)
+            out[a:a + b] = statistic(gb, go)
+        return out
+
+    # -- out of sample -----------------------------------------------------------------------------------------------
+
+    def fit_oos(self, panel: Any, start: Any, returns: str = "ret", chars: list[str] | None = None,
+                entity: str = "id", date: str = "date", progress: bool = False) -> OOSResult:
+        """Recursive (expanding-window) out-of-sample evaluation from month ``start`` (KPS section 5.3).
+
+        For every month t >= start the model is re-estimated on the months before t (warm-started from the
+        previous estimate); month t's factor is ``f_t = (G_b' W_t G_b)^{-1} G_b' (x_t - W_t G_o g_t)`` with that
+        Gamma (total R^2) and its forecast is the factor mean through t-1 (predictive R^2). Nothing of month t
+        enters the estimate used for month t.
+        """
+        df = _to_pandas(panel)
+        if chars is None:
+            chars = [c for c in df.columns if c not in (returns, entity, date)]
+        p = _prepare(df, returns, list(chars), entity, date, self.missing, self.min_obs or self.n_factors + 1)
+        G, _ = self._observables(p.dates, None)
+        s = int(p.dates.searchsorted(pd.Timestamp(start) if isinstance(p.dates, pd.DatetimeIndex) else start))
+        if s < self.n_factors + 1 or s >= len(p.dates):
+            raise InputError(f"start {start!r} leaves no estimation window or no out-of-sample month", column="start")
+        K, T = self.n_factors, len(p.dates)
+        b_total = np.full((T, p.X.shape[1]), np.nan)
+        b_pred = np.full_like(b_total, np.nan)
+        f_oos = np.full((T, K), np.nan)
+        gb = go = None
+        months: Iterable[int] = range(s, T)
+        if progress:
+            from rich.progress import track
+
+            months = track(months, description="IPCA out of sample")
+        for t in months:
+            gb, go, F, _, ok = _als(p.X[None, :t], p.W[:t], p.N[:t], K, G[:t], self.intercept, gb, go,
+                                    self.max_iter, self.tol, self.ridge)
+            if not ok:
+                raise ConvergenceError(f"IPCA did not converge on the window ending before {p.dates[t]}")
+            f_t = _factor_step(p.X[None, t:t + 1], p.W[t:t + 1], gb, go, G[t:t + 1])[0, 0]
+            f_oos[t] = f_t
+            b_total[t] = gb[0] @ f_t + go[0] @ G[t]
+            b_pred[t] = gb[0] @ F[0].mean(axis=0) + go[0] @ G[:t].mean(axis=0)
+        sub = _Panel(p.dates[s:], p.chars, p.X[s:], p.W[s:], p.N[s:], p.rr[s:], p.n_dropped)
+        r2_total, r2_total_x = _r2(sub, b_total[s:])
+        r2_pred, r2_pred_x = _r2(sub, b_pred[s:])
+        factors = pd.DataFrame(f_oos[s:], index=p.dates[s:], columns=[f"f{k + 1}" for k in range(K)])
+        mu = factors.mean().to_numpy()
+        cov = np.atleast_2d(np.cov(factors.to_numpy(), rowvar=False))
+        sharpe = float(np.sqrt(mu @ np.linalg.solve(cov, mu)))
+        return OOSResult(r2_total, r2_pred, r2_total_x, r2_pred_x, factors, sharpe)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "n_factors": self.n_factors, "intercept": self.intercept, "n_iter": self.n_iter_,
+            "r2_total": self.r2_total_, "r2_pred": self.r2_pred_, "r2_total_x": self.r2_total_x_,
+            "r2_pred_x": self.r2_pred_x_, "n_months": len(self.factors_), "n_dropped": self.n_dropped_,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.summary(), indent=2)
+
+
+@dataclass(frozen=True)
+class BootstrapResult:
+    """A bootstrap test: the statistic, its bootstrap draws under the null, and the p-value."""
+
+    statistic: float
+    draws: FloatArray
+    pvalue: float
+
+
+@dataclass(frozen=True)
+class OOSResult:
+    """Out-of-sample IPCA fit: uncentered R^2 (total and predictive, on observations and managed portfolios),
+    the out-of-sample factors, and the per-period Sharpe ratio of their ex-post tangency portfolio
+    (``sqrt(mu' Sigma^{-1} mu)``; multiply by sqrt(12) to annualize monthly data)."""
+
+    r2_total: float
+    r2_pred: float
+    r2_total_x: float
+    r2_pred_x: float
+    factors: pd.DataFrame
+    tangency_sharpe: float
+
+    def as_dict(self) -> dict[str, float]:
+        return {"r2_total_oos": self.r2_total, "r2_pred_oos": self.r2_pred, "r2_total_x_oos": self.r2_total_x,
+                "r2_pred_x_oos": self.r2_pred_x, "tangency_sharpe_oos": self.tangency_sharpe}
+
+
+def _r2(p: _Panel, b: FloatArray) -> tuple[float, float]:
+    """Uncentered pooled R^2 of fitted coefficients b (T, L): on observations and on managed portfolios.
+
+    sum_i (r - z'b)^2 = sum_i r^2 - 2 N b'x + N b'W b per month, so observations are never materialized.
+    """
+    bx = np.einsum("tl,tl->t", b, p.X)
+    bwb = np.einsum("tl,tlm,tm->t", b, p.W, b)
+    sse = p.rr - 2 * p.N * bx + p.N * bwb
+    r2_obs = 1.0 - sse.sum() / p.rr.sum()
+    ex = p.X - np.einsum("tlm,tm->tl", p.W, b)
+    r2_x = 1.0 - (ex**2).sum() / (p.X**2).sum()
+    return float(r2_obs), float(r2_x)

@@ -1,0 +1,136 @@
+"""IPCA: bad input, look-ahead of the out-of-sample fits, bootstrap tests on simulated truths, the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bondpremia.cli import main
+from bondpremia.errors import InputError
+from bondpremia.models import IPCA
+
+
+def simulate(n=150, t=60, n_chars=4, k=1, alpha=None, seed=0, noise=0.1):
+    """r_{i,t} = z_{i,t}'(Gamma_alpha + Gamma_beta f_t) + e: known truth for the tests."""
+    rng = np.random.default_rng(seed)
+    gamma = rng.standard_normal((n_chars, k))
+    f = 0.05 * rng.standard_normal((t, k)) + 0.02
+    z = rng.standard_normal((t, n, n_chars))
+    a = np.zeros(n_chars) if alpha is None else np.asarray(alpha)
+    r = np.einsum("tnl,tl->tn", z, f @ gamma.T + a) + noise * rng.standard_normal((t, n))
+    chars = [f"c{j}" for j in range(n_chars)]
+    df = pd.DataFrame(z.reshape(-1, n_chars), columns=chars)
+    df["ret"] = r.ravel()
+    df["id"] = np.tile(np.arange(n), t)
+    df["date"] = np.repeat(pd.date_range("2000-01-31", periods=t, freq="ME"), n)
+    return df, chars, gamma, f
+
+
+def test_nan_characteristics_dropped_and_counted_or_raised():
+    df, chars, _, _ = simulate()
+    df.loc[[5, 17], "c2"] = np.nan
+    m = IPCA(1).fit(df, chars=chars)
+    assert m.n_dropped_ == 2
+    full = IPCA(1).fit(df.drop(index=[5, 17]), chars=chars)
+    np.testing.assert_allclose(m.gamma_.to_numpy(), full.gamma_.to_numpy(), atol=1e-12)
+    with pytest.raises(InputError) as err:
+        IPCA(1, missing="raise").fit(df, chars=chars)
+    assert err.value.column == "c2" and err.value.row == 5
+
+
+def test_months_with_too_few_bonds_are_dropped():
+    df, chars, _, _ = simulate()
+    first = df["date"].min()
+    thin = df[(df["date"] != first) | (df["id"] < 1)]  # the first month keeps a single bond
+    m = IPCA(1).fit(thin, chars=chars)
+    assert first not in m.factors_.index and m.n_dropped_ == 1
+
+
+def test_collinear_characteristics_are_named():
+    df, chars, _, _ = simulate()
+    df["const"] = 1.0
+    with pytest.raises(InputError, match="const") as err:
+        IPCA(1, intercept=False).fit(df.assign(const2=2.0), chars=[*chars, "const", "const2"])
+    assert err.value.column == "chars"
+    df["twice"] = 2 * df["c1"]
+    with pytest.raises(InputError, match="c1"):
+        IPCA(1).fit(df, chars=[*chars, "twice"])
+
+
+def test_missing_column_is_named():
+    df, chars, _, _ = simulate()
+    with pytest.raises(InputError) as err:
+        IPCA(1).fit(df, chars=[*chars, "spread"])
+    assert err.value.column == "spread"
+
+
+def test_out_of_sample_fit_uses_no_future_data():
+    df, chars, _, _ = simulate(t=48)
+    start = pd.Timestamp("2002-06-30")
+    base = IPCA(1).fit_oos(df, start=start, chars=chars)
+    # perturb every month after 2003-03: the out-of-sample factors and fits up to 2003-03 must not move
+    cut = pd.Timestamp("2003-03-31")
+    late = df["date"] > cut
+    shocked = df.copy()
+    shocked.loc[late, "ret"] += np.random.default_rng(1).standard_normal(late.sum())
+    shocked.loc[late, chars] *= 3.0
+    moved = IPCA(1).fit_oos(shocked, start=start, chars=chars)
+    early = base.factors.index <= cut
+    np.testing.assert_allclose(moved.factors[early].to_numpy(), base.factors[early].to_numpy(), atol=1e-12)
+    assert not np.allclose(moved.factors[~early].to_numpy(), base.factors[~early].to_numpy())
+
+
+def test_out_of_sample_fit_tracks_the_full_sample_fit_on_a_strong_factor():
+    df, chars, _, _ = simulate(t=60, noise=0.05)
+    start = pd.Timestamp("2003-01-31")
+    oos = IPCA(1).fit_oos(df, start=start, chars=chars)
+    ins = IPCA(1).fit(df, chars=chars)
+    f_in = ins.factors_.loc[oos.factors.index, "f1"].to_numpy()
+    assert np.corrcoef(oos.factors["f1"], f_in)[0, 1] > 0.999
+    # the full-sample R^2 over the same months, computed from its fitted values
+    late = df["date"] >= start
+    e = df.loc[late, "ret"] - ins.predict(df[late])
+    r2_in = 1 - (e**2).sum() / (df.loc[late, "ret"] ** 2).sum()
+    assert oos.r2_total == pytest.approx(r2_in, abs=0.01)
+    assert oos.r2_total < r2_in + 1e-3  # estimates from fewer months fit the late months no better
+
+
+def test_alpha_bootstrap_rejects_a_true_alpha_and_not_a_zero_alpha():
+    df, chars, _, _ = simulate(n=200, t=60, alpha=[0.0, 0.03, 0.0, 0.0], seed=3)
+    res = IPCA(1, intercept=True).fit(df, chars=chars).test_alpha(n_boot=200, seed=0)
+    assert res.pvalue < 0.01
+    df0, chars0, _, _ = simulate(n=200, t=60, seed=4)
+    res0 = IPCA(1, intercept=True).fit(df0, chars=chars0).test_alpha(n_boot=200, seed=0)
+    assert res0.pvalue > 0.05
+    again = IPCA(1, intercept=True).fit(df0, chars=chars0).test_alpha(n_boot=200, seed=0)
+    np.testing.assert_array_equal(again.draws, res0.draws)  # reproducible from the seed
+
+
+def test_beta_bootstrap_finds_the_relevant_characteristic():
+    df, chars, gamma, _ = simulate(n=200, t=60, n_chars=4, seed=5)
+    df["noise"] = np.random.default_rng(9).standard_normal(len(df))
+    m = IPCA(1).fit(df, chars=[*chars, "noise"])
+    strongest = chars[int(np.argmax(np.abs(gamma[:, 0])))]
+    assert m.test_beta(strongest, n_boot=100).pvalue < 0.01
+    assert m.test_beta("noise", n_boot=100).pvalue > 0.05
+
+
+def test_cli_fit_writes_outputs(tmp_path, capsys):
+    df, chars, _, _ = simulate(t=40)
+    path = tmp_path / "chars.parquet"
+    df.to_parquet(path)
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as done:
+        main(["ipca", "fit", str(path), "--factors", "1", "--intercept", "--oos-start", "2002-06", "--bootstrap",
+              "20", "--out", str(out)])
+    assert done.value.code == 0
+    fit = json.loads((out / "fit.json").read_text())
+    m = IPCA(1, intercept=True).fit(df, chars=chars)
+    assert fit["r2_total"] == pytest.approx(m.r2_total_, abs=1e-12)
+    assert {"r2_total_oos", "r2_pred_oos", "w_alpha_pvalue", "tangency_sharpe_oos"} <= set(fit)
+    gamma = pd.read_csv(out / "gamma.csv", index_col=0)
+    assert list(gamma.index) == chars and "alpha" in gamma.columns
+    assert len(pd.read_csv(out / "factors.csv")) == 40
