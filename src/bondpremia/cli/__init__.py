@@ -12,6 +12,7 @@ import typer
 
 from bondpremia.cli.bond import app as bond_app
 from bondpremia.cli.demo import demo
+from bondpremia.cli.ipca import app as ipca_app
 from bondpremia.errors import InputError
 
 app = typer.Typer(
@@ -22,6 +23,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(bond_app, name="bond")
+app.add_typer(ipca_app, name="ipca")
 app.command("demo")(demo)
 
 
