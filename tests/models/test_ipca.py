@@ -134,3 +134,32 @@ def test_cli_fit_writes_outputs(tmp_path, capsys):
     gamma = pd.read_csv(out / "gamma.csv", index_col=0)
     assert list(gamma.index) == chars and "alpha" in gamma.columns
     assert len(pd.read_csv(out / "factors.csv")) == 40
+
+
+def test_observable_factor_loadings_are_recovered():
+    """r = z'(Gamma_beta f_t + Gamma_obs g_t) + e with a known observable g_t (e.g. a bond-market factor)."""
+    rng = np.random.default_rng(11)
+    n, t, n_chars = 300, 80, 4
+    z = rng.standard_normal((t, n, n_chars))
+    gb = np.linalg.qr(rng.standard_normal((n_chars, 1)))[0]
+    g_obs = np.array([0.5, 0.0, -0.3, 0.2])
+    f = 0.05 * rng.standard_normal((t, 1)) + 0.02
+    g = 0.04 * rng.standard_normal(t)
+    r = np.einsum("tnl,tl->tn", z, f @ gb.T + np.outer(g, g_obs)) + 0.05 * rng.standard_normal((t, n))
+    chars = [f"c{j}" for j in range(n_chars)]
+    df = pd.DataFrame(z.reshape(-1, n_chars), columns=chars)
+    df["ret"], df["id"], df["date"] = r.ravel(), np.tile(np.arange(n), t), np.repeat(np.arange(t), n)
+    m = IPCA(1).fit(df, chars=chars, factors=pd.DataFrame({"mkt": g}, index=np.arange(t)))
+    # identified up to Gamma_beta directions: the estimate is the part of the truth orthogonal to Gamma_beta
+    proj = np.eye(n_chars) - gb @ gb.T
+    np.testing.assert_allclose(m.gamma_observable_["mkt"].to_numpy(), proj @ g_obs, atol=0.02)
+    np.testing.assert_allclose(m.gamma_.to_numpy().T @ m.gamma_observable_.to_numpy(), 0, atol=1e-12)
+    assert abs(abs(m.gamma_.to_numpy()[:, 0] @ gb[:, 0]) - 1) < 1e-3
+
+
+def test_warm_start_reaches_the_same_fit_faster():
+    df, chars, _, _ = simulate(n=200, t=60, n_chars=5, k=2, seed=8)
+    cold = IPCA(2, tol=1e-12).fit(df, chars=chars)
+    warm = IPCA(2, tol=1e-12).fit(df, chars=chars, warm_start=cold)
+    np.testing.assert_allclose(warm.predict(df), cold.predict(df), atol=1e-9)
+    assert warm.n_iter_ < cold.n_iter_
