@@ -79,6 +79,9 @@ def test_demo_prices_bonds(capsys):
     bonds = json.loads(out)["bonds"]
     par = next(b for b in bonds if "par" in b["bond"])
     assert par["yield_pct"] == pytest.approx(4.0, abs=1e-10)
+    ipca = json.loads(out)["ipca"]
+    assert [row["K"] for row in ipca] == [1, 2, 3, 4, 5]
+    assert all(0 <= row["r2_total"] <= 1 for row in ipca)
 
 
 def test_console_script_exit_code():
