@@ -3,6 +3,7 @@ decimals, as its docstring says) and raises :class:`~bondpremia.errors.InputErro
 for malformed input.
 """
 
+from bondpremia.data.prices import load_yahoo_prices, monthly_total_returns
 from bondpremia.data.yields import load_liu_wu, load_treasury_par_curve
 
-__all__ = ["load_liu_wu", "load_treasury_par_curve"]
+__all__ = ["load_liu_wu", "load_treasury_par_curve", "load_yahoo_prices", "monthly_total_returns"]

@@ -1,0 +1,93 @@
+"""Signal backtests with explicit timing, and the Taylor-rule Treasury ETF strategy.
+
+Timing contract: a signal dated t is known at the end of period t and sets the position held over period t+1; the
+strategy's return dated t+1 is ``position_{t+1} * r_{t+1} - cost * |position_{t+1} - position_t|``. With a
+holding period of h > 1 periods, each period opens a cohort that is held for h periods and the position is the
+average of the h live cohorts (Jegadeesh and Titman 1993 overlapping portfolios).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from bondpremia.econometrics.regression import rolling_regression
+from bondpremia.errors import InputError
+
+
+def signal_backtest(signal: pd.Series, returns: pd.Series, *, holding: int = 1, cost_bps: float = 0.0,
+                    sizing: str | Callable[[pd.Series], pd.Series] = "sign") -> pd.DataFrame:
+    """Backtest a trading signal on one asset.
+
+    ``signal`` (dated when it is known) and ``returns`` (simple returns, dated at the end of the period they are
+    earned over) must share one regular index. ``sizing``: ``"sign"`` (+1 long, -1 short, 0 flat), ``"raw"`` (the
+    signal is the position) or a function from the signal to positions. ``cost_bps`` is charged on the traded
+    notional. Returns a DataFrame with columns signal, position, asset_return, gross, cost, net; periods before the
+    first position are dropped.
+    """
+    if holding < 1:
+        raise InputError("holding must be at least one period", column="holding")
+    missing = signal.index.difference(returns.index)
+    if len(missing):
+        raise InputError(f"returns are missing for signal dates {list(missing[:5])}", column="returns")
+    r = returns.reindex(signal.index)
+    if sizing == "sign":
+        cohort = np.sign(signal)
+    elif sizing == "raw":
+        cohort = signal.astype(float)
+    elif callable(sizing):
+        cohort = sizing(signal)
+    else:
+        raise InputError("sizing must be 'sign', 'raw' or a function", column="sizing")
+    target = cohort.rolling(holding, min_periods=holding).mean()  # average of the live cohorts
+    position = target.shift(1)  # known at the end of t, held over t+1
+    traded = position.diff().abs()
+    traded.iloc[0] = abs(position.iloc[0]) if pd.notna(position.iloc[0]) else np.nan
+    gross = position * r
+    cost = traded.fillna(position.abs()) * cost_bps * 1e-4
+    out = pd.DataFrame({"signal": signal, "position": position, "asset_return": r, "gross": gross, "cost": cost,
+                        "net": gross - cost})
+    if out["asset_return"].loc[out["position"].notna()].isna().any():
+        bad = out.index[out["position"].notna() & out["asset_return"].isna()][:5]
+        raise InputError(f"asset returns are missing (NaN) for dates {list(bad)}", column="returns")
+    return out.loc[out["position"].notna()]
+
+
+def taylor_rule_signal(rates: pd.DataFrame, window: int = 36, publication_lag: int = 1,
+                       fed_funds: str = "FEDFUNDS", output_gap: str = "CFNAI", inflation: str = "pce_infl_yoy",
+                       target_inflation: float = 2.0) -> pd.DataFrame:
+    """Rolling Taylor (1993) rule ``i_t = c + a * gap_t + b * (pi_t - target) + e_t`` on a ``window``-month window,
+    with one-step-ahead out-of-sample predictions; the signal is predicted minus observed fed funds.
+
+    Macro series for month t are published weeks after t ends, so the signal is dated ``publication_lag`` months
+    later than the data (default 1: CFNAI and PCE inflation of month t are known at the end of t+1).
+    """
+    for col in (fed_funds, output_gap, inflation):
+        if col not in rates.columns:
+            raise InputError(f"column not found; the file has {list(rates.columns)}", column=col)
+    df = rates[[fed_funds, output_gap, inflation]].rename(columns={fed_funds: "ff", output_gap: "gap",
+                                                                   inflation: "infl"})
+    df = df.assign(infl_gap=df["infl"] - target_inflation).dropna()
+    df.index = pd.DatetimeIndex(df.index).to_period("M").to_timestamp(how="end").normalize()  # month ends
+    res = rolling_regression("ff ~ gap + infl_gap", df, window=window)
+    out = pd.DataFrame({"observed": res.observed, "predicted": res.predicted})
+    out["signal"] = out["predicted"] - out["observed"]
+    out.index = out.index + pd.offsets.MonthEnd(publication_lag)
+    return out.dropna()
+
+
+def taylor_rule_strategy(rates: pd.DataFrame, etf_returns: pd.Series, window: int = 36, publication_lag: int = 1,
+                         cost_bps: float = 0.0) -> pd.DataFrame:
+    """Long the ETF over month t+1 when the Taylor-rule fed funds rate predicted out of sample for the latest
+    published month is above the observed rate, short when below (the worked example of the strategy lab).
+
+    Runs over the months where both the signal and the ETF's monthly returns exist.
+    """
+    sig = taylor_rule_signal(rates, window=window, publication_lag=publication_lag)
+    common = sig.index.intersection(etf_returns.dropna().index)
+    if len(common) < 3:
+        raise InputError("the rates and the ETF returns share fewer than 3 months", column="etf")
+    out = signal_backtest(sig.loc[common, "signal"], etf_returns.loc[common], cost_bps=cost_bps)
+    return out.join(sig[["observed", "predicted"]])
