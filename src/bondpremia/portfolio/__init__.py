@@ -1,5 +1,21 @@
-"""Portfolios: signal backtests with explicit timing, performance statistics."""
+"""Portfolios: quantile sorts, signal backtests with explicit timing, performance statistics."""
 
 from bondpremia.portfolio.backtest import signal_backtest, taylor_rule_signal, taylor_rule_strategy
+from bondpremia.portfolio.sorts import (
+    SortResult,
+    bivariate_sort,
+    portfolio_returns,
+    quantile_portfolios,
+    univariate_sort,
+)
 
-__all__ = ["signal_backtest", "taylor_rule_signal", "taylor_rule_strategy"]
+__all__ = [
+    "SortResult",
+    "bivariate_sort",
+    "portfolio_returns",
+    "quantile_portfolios",
+    "signal_backtest",
+    "taylor_rule_signal",
+    "taylor_rule_strategy",
+    "univariate_sort",
+]
