@@ -89,3 +89,33 @@ def test_no_look_ahead():
     shocked.loc[late, "x"] = shocked.loc[late, "x"][::-1].to_numpy()
     moved = univariate_sort(shocked, "x", 3).returns
     pd.testing.assert_series_equal(base.loc["2020-02-29"], moved.loc["2020-02-29"])
+
+
+def test_sort_alphas_against_bond_factors():
+    from pathlib import Path
+
+    from bondpremia.data import load_factor_file
+
+    path = Path(__file__).resolve().parents[3] / "shared" / "data" / "corporate" / "factors" / \
+        "dmr_bbw4_replicated_trace_2004_2021.csv"
+    if not path.exists():
+        pytest.skip("real data not available")
+    factors = load_factor_file(path)
+    assert factors.index[0] == pd.Timestamp("2004-08-31") and list(factors.columns) == ["MKTB", "DRF", "CRF", "LRF"]
+    # a simulated panel whose returns load 0.5 on the market factor and carry a 0.2%/month alpha in portfolio 3
+    rng = np.random.default_rng(1)
+    n = 90
+    dates = factors.index[:60]
+    p = pd.DataFrame({"id": np.tile(np.arange(n), 60), "date": np.repeat(dates, n),
+                      "x": np.tile(rng.standard_normal(n), 60)})  # a persistent characteristic
+    mkt = factors["MKTB"].reindex(p["date"]).to_numpy()
+    top = p["x"] > np.quantile(p["x"].iloc[:n], 2 / 3)
+    p["ret"] = 0.5 * mkt + 0.002 * top + 0.001 * rng.standard_normal(len(p))
+    res = univariate_sort(p.assign(ret=p["ret"]), "x", 3)
+    out = res.alphas(factors[["MKTB"]], lags=3)
+    r3 = res.returns[3.0].dropna()
+    X = np.column_stack([np.ones(len(r3)), factors["MKTB"].reindex(r3.index)])
+    beta = np.linalg.lstsq(X, r3.to_numpy(), rcond=None)[0]
+    assert out.loc["alpha", 3.0] == pytest.approx(beta[0], rel=1e-9)
+    assert out.loc["beta_MKTB", 3.0] == pytest.approx(beta[1], rel=1e-9)
+    assert abs(out.loc["alpha", 3.0] - 0.002) < 3e-4 and abs(out.loc["beta_MKTB", 1.0] - 0.5) < 0.01

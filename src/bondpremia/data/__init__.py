@@ -3,7 +3,8 @@ decimals, as its docstring says) and raises :class:`~bondpremia.errors.InputErro
 for malformed input.
 """
 
+from bondpremia.data.factors import load_factor_file
 from bondpremia.data.prices import load_yahoo_prices, monthly_total_returns
 from bondpremia.data.yields import load_liu_wu, load_treasury_par_curve
 
-__all__ = ["load_liu_wu", "load_treasury_par_curve", "load_yahoo_prices", "monthly_total_returns"]
+__all__ = ["load_factor_file", "load_liu_wu", "load_treasury_par_curve", "load_yahoo_prices", "monthly_total_returns"]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bondpremia.econometrics.regression import ols_hac
+from bondpremia.econometrics.regression import alpha_regression, ols_hac
 from bondpremia.errors import InputError
 
 
@@ -30,6 +30,14 @@ class SortResult:
     returns: pd.DataFrame
     counts: pd.DataFrame
     turnover: pd.DataFrame
+
+    def alphas(self, factors: pd.DataFrame, lags: int | None = None) -> pd.DataFrame:
+        """Alphas and betas of every portfolio (and H-L) on ``factors`` with Newey-West t-statistics, over the
+        months both cover (portfolio returns are raw returns: pass excess-return factors or long-short ones)."""
+        common = self.returns.dropna(how="all").index.intersection(factors.index)
+        if len(common) == 0:
+            raise InputError("the factors cover none of the portfolio months", column="factors")
+        return alpha_regression(self.returns.loc[common], factors.loc[common], lags=lags)
 
     def summary(self, lags: int | None = None, periods_per_year: int = 12) -> pd.DataFrame:
         """Mean return, annualized mean, Newey-West t-statistic and average count per portfolio."""
