@@ -87,3 +87,25 @@ def test_taylor_rule_signal_and_etf_returns_on_real_data():
     assert out.index.min() > shy.index.min() and out["position"].abs().max() == 1.0
     # the March 2010 position is the sign of the February 2010 signal
     assert out.loc["2010-03-31", "position"] == np.sign(sig.loc["2010-02-28", "signal"])
+
+
+@pytest.mark.realdata
+def test_cli_strategy_taylor(tmp_path):
+    import json
+
+    from bondpremia.cli import main
+
+    rates_path = SHARED / "market" / "taylor_rule_monthly.csv"
+    shy_path = SHARED / "market" / "etf" / "etf_SHY_daily_yahoo.csv"
+    if not (rates_path.exists() and shy_path.exists()):
+        pytest.skip("real data not available")
+    out = tmp_path / "taylor"
+    with pytest.raises(SystemExit) as done:
+        main(["strategy", "taylor", "--rates", str(rates_path), "--etf", str(shy_path), "--window", "36",
+              "--out", str(out)])
+    assert done.value.code == 0
+    stats = json.loads((out / "stats.json").read_text())["statistics"]
+    rets = pd.read_csv(out / "returns.csv", index_col=0)
+    net = rets["net"]
+    assert stats["strategy"]["ann_return_arith"] == pytest.approx(12 * net.mean(), rel=1e-9)
+    assert (out / "strategy.png").stat().st_size > 20_000

@@ -13,6 +13,7 @@ import typer
 from bondpremia.cli.bond import app as bond_app
 from bondpremia.cli.demo import demo
 from bondpremia.cli.ipca import app as ipca_app
+from bondpremia.cli.strategy import app as strategy_app
 from bondpremia.errors import InputError
 
 app = typer.Typer(
@@ -24,6 +25,7 @@ app = typer.Typer(
 )
 app.add_typer(bond_app, name="bond")
 app.add_typer(ipca_app, name="ipca")
+app.add_typer(strategy_app, name="strategy")
 app.command("demo")(demo)
 
 

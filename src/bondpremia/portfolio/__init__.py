@@ -1,6 +1,14 @@
 """Portfolios: quantile sorts, signal backtests with explicit timing, performance statistics."""
 
 from bondpremia.portfolio.backtest import signal_backtest, taylor_rule_signal, taylor_rule_strategy
+from bondpremia.portfolio.performance import (
+    infer_periods_per_year,
+    max_drawdown,
+    performance_stats,
+    performance_summary,
+    tear_sheet,
+    turnover,
+)
 from bondpremia.portfolio.sorts import (
     SortResult,
     bivariate_sort,
@@ -12,6 +20,12 @@ from bondpremia.portfolio.sorts import (
 __all__ = [
     "SortResult",
     "bivariate_sort",
+    "infer_periods_per_year",
+    "max_drawdown",
+    "performance_stats",
+    "performance_summary",
+    "tear_sheet",
+    "turnover",
     "portfolio_returns",
     "quantile_portfolios",
     "signal_backtest",
