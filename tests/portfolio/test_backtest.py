@@ -109,3 +109,4 @@ def test_cli_strategy_taylor(tmp_path):
     net = rets["net"]
     assert stats["strategy"]["ann_return_arith"] == pytest.approx(12 * net.mean(), rel=1e-9)
     assert (out / "strategy.png").stat().st_size > 20_000
+    assert (out / "taylor_rule.png").stat().st_size > 20_000

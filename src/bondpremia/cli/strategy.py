@@ -17,11 +17,29 @@ app = typer.Typer(help="Signal strategies with explicit timing: a signal known a
                   no_args_is_help=True)
 
 
+def _plot_rule(result: pd.DataFrame, path: Path, window: int) -> None:
+    """Observed fed funds rate against the rolling rule's out-of-sample prediction."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    ax.plot(result.index, result["observed"], label="observed fed funds rate")
+    ax.plot(result.index, result["predicted"], label=f"Taylor rule, rolling {window}-month fit, out of sample")
+    ax.set(xlabel="date (month the signal is known)", ylabel="federal funds rate (% per year)",
+           title="Taylor rule: predicted vs observed fed funds rate")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 @app.command("taylor")
 def taylor(
     rates: Annotated[Path, typer.Option(help="Monthly CSV with date, FEDFUNDS, CFNAI and pce_infl_yoy (percent).")],
     etf: Annotated[Path, typer.Option(help="Yahoo-style daily price file of the traded ETF (e.g. SHY).")],
-    out: Annotated[Path, typer.Option(help="Output directory (returns.csv, stats.json, strategy.png).")],
+    out: Annotated[Path, typer.Option(help="Output directory (returns, stats, figures).")],
     window: Annotated[int, typer.Option(help="Rolling window of the Taylor-rule regression, in months.")] = 36,
     publication_lag: Annotated[int, typer.Option(help="Months before a month's macro data is known.")] = 1,
     cost_bps: Annotated[float, typer.Option(help="Transaction cost in basis points of traded notional.")] = 0.0,
@@ -48,4 +66,5 @@ def taylor(
                "statistics": json.loads(stats.to_json(double_precision=15, date_format="iso"))}
     (out / "stats.json").write_text(json.dumps(payload, indent=2))
     tear_sheet(series, out / "strategy.png", title=f"Taylor-rule strategy on {etf.stem} ({window}-month window)")
+    _plot_rule(result, out / "taylor_rule.png", window)
     print(json.dumps(payload, indent=2))
