@@ -1,4 +1,9 @@
-"""Agreement of the sorts with PyBondLab (test-only oracle) on a simulated bond panel."""
+"""Agreement of the sorts with PyBondLab (oracle) on a simulated bond panel.
+
+PyBondLab 0.3 pins numpy < 2, which the project's stack (pyarrow, pandas 3) cannot share, so it is not in the dev
+extra and this module skips without it. Run it in a separate environment:
+``python -m venv /tmp/pbl && /tmp/pbl/bin/pip install PyBondLab pytest hypothesis -e .`` and point pytest at this file.
+"""
 
 from __future__ import annotations
 
