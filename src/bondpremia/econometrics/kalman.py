@@ -50,10 +50,10 @@ def constant_gain_filter(y: Any, a: float, k: float, x0: float | None = None) ->
     if np.isnan(vals).any():
         raise InputError("the constant-gain filter needs complete observations", column="y")
     phi = (1 - k) * a
-    start = vals[0] if x0 is None else x0
-    out = lfilter([k], [1.0, -phi], vals, zi=[phi * start])[0]
-    if x0 is None:
+    if x0 is None:  # x^_1 = y_1, then the recursion from there
         out = np.concatenate([[vals[0]], lfilter([k], [1.0, -phi], vals[1:], zi=[phi * vals[0]])[0]])
+    else:
+        out = lfilter([k], [1.0, -phi], vals, zi=[phi * x0])[0]
     return pd.Series(out, index=index, name="filtered") if index is not None else out
 
 

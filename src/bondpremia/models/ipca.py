@@ -394,8 +394,7 @@ class IPCA:
         if not self.intercept:
             raise InputError("test_alpha needs a model fitted with intercept=True", column="intercept")
         p = self._panel
-        F = self.factors_.to_numpy()
-        resid = p.X - np.einsum("tlm,tm->tl", p.W, self._coefficients(F, self._G))
+        resid = self._residuals()
         restricted = IPCA(self.n_factors, intercept=False, max_iter=self.max_iter, tol=self.tol, ridge=self.ridge)
         restricted._fit_panel(p, None, None)
         fitted0 = np.einsum("tlm,tm->tl", p.W, restricted._coefficients(restricted.factors_.to_numpy(),
@@ -418,8 +417,7 @@ class IPCA:
             raise InputError(f"{char!r} is not a characteristic of the model {self.chars_}", column="char")
         p = self._panel
         row = self.chars_.index(char)
-        F = self.factors_.to_numpy()
-        resid = p.X - np.einsum("tlm,tm->tl", p.W, self._coefficients(F, self._G))
+        resid = self._residuals()
         gb0 = self.gamma_.to_numpy()[None].copy()
         gb0[:, row, :] = 0.0
         if np.abs(gb0).max() == 0:
@@ -433,6 +431,11 @@ class IPCA:
         draws = self._bootstrap(fitted0, resid, n_boot, df, seed, batch, progress,
                                 lambda gb, go: np.einsum("bk,bk->b", gb[:, row, :], gb[:, row, :]))
         return BootstrapResult(stat, draws, float(np.mean(draws >= stat)))
+
+    def _residuals(self) -> FloatArray:
+        """Managed-portfolio residuals d_t = x_t - W_t b_t of the fitted model, (T, L)."""
+        p = self._panel
+        return p.X - np.einsum("tlm,tm->tl", p.W, self._coefficients(self.factors_.to_numpy(), self._G))
 
     def _bootstrap(self, fitted: FloatArray, resid: FloatArray, n_boot: int, df: float, seed: int, batch: int,
                    progress: bool, statistic: Any) -> FloatArray:

@@ -43,10 +43,8 @@ def signal_backtest(signal: pd.Series, returns: pd.Series, *, holding: int = 1, 
         raise InputError("sizing must be 'sign', 'raw' or a function", column="sizing")
     target = cohort.rolling(holding, min_periods=holding).mean()  # average of the live cohorts
     position = target.shift(1)  # known at the end of t, held over t+1
-    traded = position.diff().abs()
-    traded.iloc[0] = abs(position.iloc[0]) if pd.notna(position.iloc[0]) else np.nan
     gross = position * r
-    cost = traded.fillna(position.abs()) * cost_bps * 1e-4
+    cost = position.diff().abs().fillna(position.abs()) * cost_bps * 1e-4  # the first position is opened from 0
     out = pd.DataFrame({"signal": signal, "position": position, "asset_return": r, "gross": gross, "cost": cost,
                         "net": gross - cost})
     if out["asset_return"].loc[out["position"].notna()].isna().any():
