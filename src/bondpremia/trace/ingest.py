@@ -1,0 +1,168 @@
+"""Out-of-core ingest of raw TRACE files with DuckDB: read CSV, CSV.gz or parquet (WRDS names in any letter
+case), number every input row, and split the messages into parquet partitions of whole CUSIPs.
+
+Partitions are contiguous CUSIP ranges balanced by row count (a CUSIP never straddles two partitions), so the
+cleaning kernel runs on each partition alone and the concatenated outputs are sorted by CUSIP. DuckDB streams
+the input and spills to disk, so a 100 GB input needs neither 100 GB of memory nor a single pass in pandas.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from bondpremia.errors import InputError
+
+_SUFFIXES = (".parquet", ".csv", ".csv.gz", ".txt", ".txt.gz")
+
+
+def _kind(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith(".parquet"):
+        return "parquet"
+    if name.endswith((".csv", ".csv.gz", ".txt", ".txt.gz")):
+        return "csv"
+    raise InputError("unsupported file type: use .parquet, .csv or .csv.gz", file=str(path))
+
+
+def expand_inputs(inputs: Any) -> list[Path]:
+    """Files named, or the data files inside named folders, in name order."""
+    items = [inputs] if isinstance(inputs, str | Path) else list(inputs)
+    files: list[Path] = []
+    for item in items:
+        p = Path(item)
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.is_file() and f.name.lower().endswith(_SUFFIXES))
+            if not found:
+                raise InputError("folder holds no .parquet, .csv or .csv.gz files", file=str(p))
+            files.extend(found)
+        elif p.is_file():
+            _kind(p)
+            files.append(p)
+        else:
+            raise InputError("file not found", file=str(p))
+    return files
+
+
+def _connect(memory_limit: str, threads: int, temp: Path) -> Any:
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"SET memory_limit='{memory_limit}'")
+    con.execute(f"SET threads={int(threads)}")
+    con.execute(f"SET temp_directory='{temp}'")
+    return con
+
+
+def _quote(path: Path | str) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def read_table(path: Any) -> pl.DataFrame:
+    """Read a small table (FISD, rates) from parquet, CSV or CSV.gz; column names in lower case."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError("file not found", file=str(p))
+    try:
+        df = pl.read_parquet(p) if _kind(p) == "parquet" else pl.read_csv(p, infer_schema_length=10_000,
+                                                                          try_parse_dates=True)
+    except (pl.exceptions.PolarsError, OSError) as err:
+        raise InputError(f"cannot read: {err}", file=str(p)) from None
+    lower = [c.lower() for c in df.columns]
+    if len(set(lower)) < len(lower):
+        raise InputError("columns differ only in letter case", file=str(p))
+    return df.rename(dict(zip(df.columns, lower, strict=True)))
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """The partition folders (in CUSIP order), the number of input rows and the input files."""
+
+    partitions: list[Path]
+    n_rows: int
+    files: list[Path]
+
+
+def ingest_trace(inputs: Any, workdir: Any, *, rows_per_partition: int = 1_000_000, memory_limit: str = "2GB",
+                 threads: int = 2) -> Ingested:
+    """Partition raw TRACE messages by CUSIP range into ``workdir/parts/part=K/*.parquet``.
+
+    Every row keeps ``_file`` (its input file) and ``_row`` (its 0-based data-row number in that file), which the
+    rejects table reports. CSV files are read with every column as text; parsing and its rejects happen in the
+    cleaning kernel, identically for every input format.
+    """
+    files = expand_inputs(inputs)
+    work = Path(workdir)
+    if work.exists():
+        shutil.rmtree(work)
+    (work / "tmp").mkdir(parents=True)
+    con = _connect(memory_limit, threads, work / "tmp")
+    try:
+        # CSV -> parquet in file order, so that DuckDB's file_row_number numbers the CSV's data rows
+        pq_files: list[tuple[Path, Path]] = []
+        for i, f in enumerate(files):
+            if _kind(f) == "parquet":
+                pq_files.append((f, f))
+                continue
+            target = work / "csv" / f"{i:05d}.parquet"
+            target.parent.mkdir(exist_ok=True)
+            con.execute("SET preserve_insertion_order=true")
+            try:
+                con.execute(f"COPY (SELECT * FROM read_csv({_quote(f)}, all_varchar=true, header=true)) "
+                            f"TO {_quote(target)} (FORMAT parquet)")
+            except Exception as err:  # duckdb raises its own exception types
+                raise InputError(f"cannot read CSV: {str(err).splitlines()[0]}", file=str(f)) from None
+            pq_files.append((f, target))
+        con.execute("SET preserve_insertion_order=false")
+        names = {str(t): str(f) for f, t in pq_files}
+        src_list = "[" + ", ".join(_quote(t) for _, t in pq_files) + "]"
+        cols = [r[0] for r in con.execute(
+            f"DESCRIBE SELECT * FROM read_parquet({src_list}, union_by_name=true)").fetchall()]
+        lower = [c.lower() for c in cols]
+        if len(set(lower)) < len(lower):
+            raise InputError(f"columns differ only in letter case: {cols}", file=str(files[0]))
+        if "cusip_id" not in lower:
+            raise InputError(f"column 'cusip_id' not found; columns are {cols}", file=str(files[0]),
+                             column="cusip_id")
+        select = ", ".join(f'"{c}" AS "{lc}"' for c, lc in zip(cols, lower, strict=True))
+        con.execute("CREATE TEMP TABLE file_names (tmp VARCHAR, orig VARCHAR)")
+        con.executemany("INSERT INTO file_names VALUES (?, ?)", list(names.items()))
+        con.execute(
+            f"CREATE VIEW src AS SELECT {select}, n.orig AS _file, CAST(s.file_row_number AS BIGINT) AS _row "
+            f"FROM read_parquet({src_list}, union_by_name=true, filename=true, file_row_number=true) s "
+            f"JOIN file_names n ON s.filename = n.tmp")
+        counts = pl.DataFrame(pl.from_arrow(con.sql(
+            "SELECT cusip_id, count(*) AS n FROM src GROUP BY cusip_id ORDER BY cusip_id NULLS FIRST").to_arrow_table()))
+        n_rows = int(counts["n"].sum()) if counts.height else 0
+        if n_rows == 0:
+            raise InputError("no rows", file=str(files[0]))
+        cum = counts["n"].cum_sum() - counts["n"]
+        part_map = counts.with_columns((cum // max(int(rows_per_partition), 1)).cast(pl.Int32).alias("part"))
+        # renumber to consecutive partition ids
+        uniq = part_map["part"].unique().sort()
+        part_map = part_map.with_columns(pl.col("part").replace_strict(uniq, range(len(uniq))).cast(pl.Int32))
+        con.register("part_map_arrow", part_map.select("cusip_id", "part").to_arrow())
+        out = work / "parts"
+        con.execute(f"COPY (SELECT src.*, m.part FROM src JOIN part_map_arrow m "
+                    f"ON src.cusip_id IS NOT DISTINCT FROM m.cusip_id) "
+                    f"TO {_quote(out)} (FORMAT parquet, PARTITION_BY (part))")
+    finally:
+        con.close()
+    shutil.rmtree(work / "tmp", ignore_errors=True)
+    partitions = sorted((p for p in out.iterdir() if p.name.startswith("part=")),
+                        key=lambda p: int(p.name.split("=")[1]))
+    return Ingested(partitions=partitions, n_rows=n_rows, files=files)
+
+
+def read_partition(path: Path) -> pl.DataFrame:
+    """The messages of one partition folder, in input order (by ``_file``, ``_row``)."""
+    df = pl.read_parquet(path / "*.parquet")
+    df = df.drop([c for c in ("part",) if c in df.columns])
+    return df.sort(["_file", "_row"])
+
+
+__all__ = ["Ingested", "expand_inputs", "ingest_trace", "read_partition", "read_table"]
