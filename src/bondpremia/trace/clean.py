@@ -328,7 +328,7 @@ def parse_messages(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 
     parsed_exprs = [_parsed(c, t, raw).alias(c) for c, t in SCHEMA.items()]
     bad: list[pl.Expr] = []
-    for c, t in SCHEMA.items():
+    for c in SCHEMA:
         value = pl.col(f"__{c}")
         if c in REQUIRED:
             bad.append(pl.when(_missing(pl.col(c), raw.schema[c])).then(pl.lit(f"{c}: missing value")))

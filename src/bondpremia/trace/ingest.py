@@ -135,8 +135,8 @@ def ingest_trace(inputs: Any, workdir: Any, *, rows_per_partition: int = 1_000_0
             f"CREATE VIEW src AS SELECT {select}, n.orig AS _file, CAST(s.file_row_number AS BIGINT) AS _row "
             f"FROM read_parquet({src_list}, union_by_name=true, filename=true, file_row_number=true) s "
             f"JOIN file_names n ON s.filename = n.tmp")
-        counts = pl.DataFrame(pl.from_arrow(con.sql(
-            "SELECT cusip_id, count(*) AS n FROM src GROUP BY cusip_id ORDER BY cusip_id NULLS FIRST").to_arrow_table()))
+        query = "SELECT cusip_id, count(*) AS n FROM src GROUP BY cusip_id ORDER BY cusip_id NULLS FIRST"
+        counts = pl.DataFrame(pl.from_arrow(con.sql(query).to_arrow_table()))
         n_rows = int(counts["n"].sum()) if counts.height else 0
         if n_rows == 0:
             raise InputError("no rows", file=str(files[0]))
