@@ -13,7 +13,9 @@ import typer
 from bondpremia.cli.bond import app as bond_app
 from bondpremia.cli.demo import demo
 from bondpremia.cli.ipca import app as ipca_app
+from bondpremia.cli.simulate import app as simulate_app
 from bondpremia.cli.strategy import app as strategy_app
+from bondpremia.cli.trace import app as trace_app
 from bondpremia.errors import InputError
 
 app = typer.Typer(
@@ -26,6 +28,8 @@ app = typer.Typer(
 app.add_typer(bond_app, name="bond")
 app.add_typer(ipca_app, name="ipca")
 app.add_typer(strategy_app, name="strategy")
+app.add_typer(simulate_app, name="simulate")
+app.add_typer(trace_app, name="trace")
 app.command("demo")(demo)
 
 

@@ -1,0 +1,124 @@
+"""``bondpremia trace``: clean raw TRACE messages, then daily prices and monthly bond returns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bondpremia.errors import InputError
+from bondpremia.trace.clean import PRESETS, STEPS
+from bondpremia.trace.ingest import read_table
+from bondpremia.trace.pipeline import EXECUTORS, run_clean
+
+app = typer.Typer(help="TRACE: clean raw messages, daily prices, monthly returns.", no_args_is_help=True)
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else []
+
+
+def _print_audit(audit: pl.DataFrame, console: Console) -> None:
+    table = Table(title="cleaning audit")
+    for col in ("step", "rows_in", "rows_out", "rows_dropped"):
+        table.add_column(col, justify="left" if col == "step" else "right")
+    for r in audit.iter_rows(named=True):
+        table.add_row(r["step"], f"{r['rows_in']:,}", f"{r['rows_out']:,}", f"{r['rows_dropped']:,}")
+    console.print(table)
+
+
+@app.command("clean")
+def clean(
+    trace: Annotated[list[Path] | None, typer.Argument(
+        metavar="TRACE...", help="Raw TRACE files or folders (parquet, CSV, CSV.gz; WRDS names, any case).")] = None,
+    fisd: Annotated[Path | None, typer.Option(help="FISD bond reference (parquet or CSV).")] = None,
+    out: Annotated[Path, typer.Option(help="Output folder: trades.parquet, audit.csv, rejects.parquet.")] = Path(
+        "trace-clean"),
+    preset: Annotated[str, typer.Option(help=f"Rule set: {', '.join(PRESETS)}.")] = "bbw2019",
+    skip: Annotated[str | None, typer.Option(help="Comma-separated steps to switch off.")] = None,
+    steps: Annotated[str | None, typer.Option(help="Comma-separated steps to run instead of the preset's.")] = None,
+    executor: Annotated[str, typer.Option(help=f"Where partitions run: {', '.join(EXECUTORS)}.")] = "local",
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 2,
+    scheduler: Annotated[str | None, typer.Option(help="dask scheduler address (with --executor dask).")] = None,
+    rows_per_partition: Annotated[int, typer.Option(help="Target rows per CUSIP partition.")] = 1_000_000,
+    memory_limit: Annotated[str, typer.Option(help="DuckDB memory limit for the ingest.")] = "2GB",
+    wrds: Annotated[bool, typer.Option("--wrds", help="Pull TRACE Enhanced from WRDS (needs the wrds extra).")] = False,
+    start: Annotated[str | None, typer.Option(help="First trade date of the WRDS pull (YYYY-MM-DD).")] = None,
+    end: Annotated[str | None, typer.Option(help="Last trade date of the WRDS pull (YYYY-MM-DD).")] = None,
+) -> None:
+    """Clean Enhanced TRACE messages (Dick-Nielsen 2009/2014, Bai-Bali-Wen 2019); see docs/trace.md."""
+    console = Console(stderr=True)
+    inputs = list(trace or [])
+    if wrds:
+        from bondpremia.data.wrds import pull_trace
+
+        if fisd is None or start is None or end is None:
+            raise InputError("a WRDS pull needs --fisd (the CUSIPs), --start and --end", column="--wrds")
+        cusips = read_table(fisd)["complete_cusip"].drop_nulls().unique().sort().to_list()
+        inputs.append(pull_trace(cusips, start, end, out / "_wrds"))
+    if not inputs:
+        raise InputError("give TRACE files or folders, or --wrds", column="TRACE")
+    for name in _split(skip) + _split(steps):
+        if name not in STEPS:
+            raise InputError(f"unknown step {name!r}; steps are {', '.join(STEPS)}", column="--skip")
+    with Progress(TextColumn("cleaning partitions"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("clean", total=None)
+
+        def progress(stage: str, n: int) -> None:
+            if stage == "partitions":
+                bar.update(task, total=n)
+            else:
+                bar.advance(task, n)
+
+        run = run_clean(inputs, fisd, out, preset=preset, steps=_split(steps) or None, skip=_split(skip),
+                        executor=executor, workers=workers, scheduler=scheduler,
+                        rows_per_partition=rows_per_partition, memory_limit=memory_limit, progress=progress)
+    _print_audit(run.audit, console)
+    console.print(f"wrote {run.trades}, {out / 'audit.csv'}, {run.rejects} ({run.n_partitions} partitions)")
+
+
+@app.command("monthly")
+def monthly(
+    trades: Annotated[Path, typer.Argument(metavar="TRADES", help="Clean trades (trades.parquet of `trace clean`).")],
+    fisd: Annotated[Path, typer.Option(help="FISD bond reference (parquet or CSV).")],
+    out: Annotated[Path, typer.Option(help="Output folder: daily.parquet, monthly.parquet.")] = Path("trace-monthly"),
+    method: Annotated[str, typer.Option(help="Returns: end (end-to-end), start (start-to-end) or both.")] = "both",
+    rates: Annotated[Path | None, typer.Option(
+        help="1-month T-bill returns (columns date, rf in decimals); default: the simulated market's rates.")] = None,
+    price: Annotated[str, typer.Option(help="Daily price: prc_vw_par, prc_vw, prc_ew or prc_last.")] = "prc_vw_par",
+) -> None:
+    """Daily prices and monthly bond returns with accrued interest and coupons (Bai-Bali-Wen 2019)."""
+    from bondpremia.trace.daily import daily_prices
+    from bondpremia.trace.monthly import monthly_returns
+
+    console = Console(stderr=True)
+    if method not in ("end", "start", "both"):
+        raise InputError("method must be end, start or both", column="--method")
+    if price not in ("prc_vw_par", "prc_vw", "prc_ew", "prc_last"):
+        raise InputError("price must be prc_vw_par, prc_vw, prc_ew or prc_last", column="--price")
+    if not trades.exists():
+        raise InputError("file not found", file=str(trades))
+    fisd_frame = read_table(fisd)
+    with console.status("daily prices"):
+        daily = daily_prices(pl.scan_parquet(trades))
+    with console.status("monthly returns"):
+        if rates is None:
+            from bondpremia.simulate.trace import simulated_tbill
+
+            months = daily.select(pl.col("trd_exctn_dt").dt.month_end()).unique()["trd_exctn_dt"]
+            rates_frame = simulated_tbill(months.sort())
+            console.print("note: excess returns use the simulated market's T-bill rates (pass --rates for real ones)")
+        else:
+            rates_frame = read_table(rates)
+        result = monthly_returns(daily, fisd_frame, rates=rates_frame, price=price, method=method)
+    out.mkdir(parents=True, exist_ok=True)
+    daily.write_parquet(out / "daily.parquet")
+    result.write_parquet(out / "monthly.parquet")
+    console.print(f"wrote {out / 'daily.parquet'} ({daily.height:,} bond-days), {out / 'monthly.parquet'} "
+                  f"({result.height:,} bond-months)")
