@@ -1,0 +1,125 @@
+"""Benchmark: raw TRACE messages to monthly bond returns, at 5M and 20M simulated messages, on 2 cores.
+
+Simulates a market (``bondpremia simulate trace``), then times the two CLI stages as a user runs them,
+``bondpremia trace clean`` (DuckDB ingest into CUSIP partitions + cleaning on the local process pool) and
+``bondpremia trace monthly`` (daily prices + monthly returns), sampling the resident memory of the whole process
+tree (the CLI, its DuckDB threads and its worker processes, summed) every 0.1 s. Checks the outputs against the
+simulated truth. Prints one line per size:
+
+    trace_<N>m_to_monthly: <s> s (target < 300 s at 20M; <rows/s> messages/s; peak RSS <GB> GB, target < 3 GB; ...)
+
+and the ratio of the 20M to the 5M time (linear scaling gives about 4).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import polars as pl
+
+BIN = Path(sys.executable).parent / "bondpremia"
+
+
+def _tree_rss(root: int) -> int:
+    """Resident bytes of ``root`` and all its descendants (from /proc)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as fh:
+                parts = fh.read().rsplit(")", 1)[1].split()
+            ppid, pages = int(parts[1]), int(parts[21])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(d))
+        rss[int(d)] = pages * os.sysconf("SC_PAGE_SIZE")
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def run_measured(cmd: list[str]) -> tuple[float, int]:
+    """Wall time and peak tree RSS of a command."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss(proc.pid))
+            time.sleep(0.1)
+
+    th = threading.Thread(target=sample, daemon=True)
+    th.start()
+    _, err = proc.communicate()
+    done.set()
+    th.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{err}")
+    return time.perf_counter() - t0, peak
+
+
+def one_size(n_bonds: int, n_months: int, per_month: float, work: Path, seed: int) -> dict[str, float]:
+    sim = work / "sim"
+    t0 = time.perf_counter()
+    subprocess.run([str(BIN), "simulate", "trace", "--bonds", str(n_bonds), "--months", str(n_months), "--seed",
+                    str(seed), "--start", "2010-01", "--trades-per-bond-month", str(per_month), "--out", str(sim)],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t_sim = time.perf_counter() - t0
+    n_msgs = pl.scan_parquet(sim / "trace.parquet").select(pl.len()).collect().item()
+    t_clean, rss_clean = run_measured([str(BIN), "trace", "clean", str(sim / "trace.parquet"), "--fisd",
+                                       str(sim / "fisd.parquet"), "--out", str(work / "clean"), "--workers", "2"])
+    t_month, rss_month = run_measured([str(BIN), "trace", "monthly", str(work / "clean" / "trades.parquet"),
+                                       "--fisd", str(sim / "fisd.parquet"), "--rates", str(sim / "rates.parquet"),
+                                       "--out", str(work / "monthly")])
+    got = pl.read_parquet(work / "monthly" / "monthly.parquet")
+    truth = pl.read_parquet(sim / "truth_monthly.parquet")
+    joined = truth.join(got, on=["cusip_id", "date"], how="full", suffix="_got")
+    gap = (joined["ret"] - joined["ret_got"]).abs().max()
+    return {"messages": n_msgs, "sim": t_sim, "clean": t_clean, "monthly": t_month,
+            "rss": max(rss_clean, rss_month), "rows_truth": truth.height, "rows_got": got.height,
+            "max_gap": float(gap) if gap is not None else float("nan")}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--sizes", default="5,20", help="Millions of messages, comma-separated.")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    results = {}
+    for size in [float(s) for s in args.sizes.split(",")]:
+        # 10,000 bonds over 120 months; the trade intensity sets the size (about 1.6 messages per genuine trade)
+        n_bonds, n_months = 10_000, 120
+        per_month = size * 1e6 / (n_bonds * n_months * 1.6)
+        with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as tmp:
+            r = one_size(n_bonds, n_months, per_month, Path(tmp), args.seed)
+        results[size] = r
+        total = r["clean"] + r["monthly"]
+        print(f"trace_{size:g}m_to_monthly: {total:.1f} s (target < 300 s at 20M; {r['messages'] / total:,.0f} "
+              f"messages/s for {r['messages']:,} messages; clean {r['clean']:.1f} s + monthly {r['monthly']:.1f} s; "
+              f"peak RSS {r['rss'] / 2**30:.2f} GB, target < 3 GB; {r['rows_got']:,} bond-months, truth "
+              f"{r['rows_truth']:,}, max |ret - truth| {r['max_gap']:.1e}; simulating took {r['sim']:.0f} s)",
+              flush=True)
+    if len(results) == 2:
+        (a, ra), (b, rb) = sorted(results.items())
+        ratio = (rb["clean"] + rb["monthly"]) / (ra["clean"] + ra["monthly"])
+        print(f"trace_scaling_{b:g}m_vs_{a:g}m: {ratio:.2f}x time for {rb['messages'] / ra['messages']:.2f}x "
+              f"messages; peak RSS {rb['rss'] / 2**30:.2f} GB vs {ra['rss'] / 2**30:.2f} GB")
+
+
+if __name__ == "__main__":
+    main()
