@@ -144,3 +144,61 @@ def test_bad_formula_and_window():
         rolling_regression("y ~ nothere", df, window=36)
     with pytest.raises(InputError, match="window"):
         rolling_regression("y ~ x1 + x2", df, window=3)
+
+
+def _statsmodels_windows(df, windows, lags, cov):
+    """statsmodels OLS run window by window: (end row, bse, tvalues) per window."""
+    import statsmodels.api as sm
+
+    X = sm.add_constant(df[["x1", "x2"]], prepend=True)
+    out = []
+    for lo, hi in windows:
+        m = sm.OLS(df["y"].iloc[lo:hi + 1], X.iloc[lo:hi + 1])
+        L = lags(hi - lo + 1) if callable(lags) else lags
+        fit = m.fit(cov_type="HAC", cov_kwds={"maxlags": L}) if cov == "hac" else m.fit()
+        out.append((hi, fit.bse.to_numpy(), fit.tvalues.to_numpy()))
+    return out
+
+
+@pytest.mark.parametrize(("cov", "lags"), [("hac", 4), ("hac", None), ("hac", 0), ("nonrobust", None)])
+def test_rolling_standard_errors_match_statsmodels_window_by_window(cov, lags):
+    from bondpremia.econometrics.regression import newey_west_lags
+
+    df = ar_data()
+    w = 36
+    res = rolling_regression("y ~ x1 + x2", df, window=w, cov=cov, lags=lags)
+    L = newey_west_lags if lags is None else lags
+    ref = _statsmodels_windows(df, [(t - w + 1, t) for t in range(w - 1, len(df))], L, cov)
+    assert len(ref) == len(df) - w + 1
+    for t, bse, tval in ref:
+        np.testing.assert_allclose(res.bse.iloc[t].to_numpy(), bse, rtol=1e-10, atol=0)
+        np.testing.assert_allclose(res.tvalues.iloc[t].to_numpy(), tval, rtol=1e-10, atol=0)
+    assert res.bse.iloc[:w - 1].isna().all().all() and res.cov == cov
+
+
+def test_expanding_hac_with_per_window_lags_and_missing_rows():
+    from bondpremia.econometrics.regression import newey_west_lags
+
+    df = ar_data(n=150)
+    df.iloc[[10, 40, 41, 90], 1] = np.nan  # dropped from the design: windows are complete rows
+    res = rolling_regression("y ~ x1 + x2", df, expanding=True, cov="hac")
+    clean = df.dropna()
+    ref = _statsmodels_windows(clean, [(0, t) for t in range(3, len(clean))], newey_west_lags, "hac")
+    for t, bse, tval in ref:
+        np.testing.assert_allclose(res.bse.loc[clean.index[t]].to_numpy(), bse, rtol=1e-10, atol=0)
+        np.testing.assert_allclose(res.tvalues.loc[clean.index[t]].to_numpy(), tval, rtol=1e-10, atol=0)
+    assert res.bse.loc[clean.index[:3]].isna().all().all()
+    # a fixed lag count against statsmodels on one long window
+    fixed = rolling_regression("y ~ x1 + x2", df, expanding=True, cov="hac", lags=6)
+    (_, bse6, _), = _statsmodels_windows(clean, [(0, len(clean) - 1)], 6, "hac")
+    np.testing.assert_allclose(fixed.bse.iloc[-1].to_numpy(), bse6, rtol=1e-10, atol=0)
+
+
+def test_rolling_cov_options_are_checked():
+    df = ar_data()
+    with pytest.raises(InputError, match="'cov'"):
+        rolling_regression("y ~ x1 + x2", df, window=36, cov="hc3")
+    with pytest.raises(InputError, match="'lags'"):
+        rolling_regression("y ~ x1 + x2", df, window=36, cov="hac", lags=36)
+    with pytest.raises(InputError, match="'lags'"):
+        rolling_regression("y ~ x1 + x2", df, window=36, lags=3)

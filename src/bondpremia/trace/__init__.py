@@ -10,6 +10,9 @@ from bondpremia.trace.clean import (
     clean_trades,
     parse_messages,
 )
+from bondpremia.trace.daily import daily_prices
+from bondpremia.trace.monthly import monthly_returns
+from bondpremia.trace.pipeline import run_clean
 from bondpremia.trace.screens import eligible_cusips, screen_bonds
 
 __all__ = [
@@ -19,6 +22,9 @@ __all__ = [
     "STEPS",
     "CleanResult",
     "clean_trades",
+    "daily_prices",
+    "monthly_returns",
+    "run_clean",
     "eligible_cusips",
     "parse_messages",
     "screen_bonds",
