@@ -102,8 +102,8 @@ def main() -> None:
     args = ap.parse_args()
     results = {}
     for size in [float(s) for s in args.sizes.split(",")]:
-        # 10,000 bonds over 120 months; the trade intensity sets the size (about 0.72 messages per bond-month per unit of intensity:
-        # half the bond-months of 2010-2019 are outstanding, about 1.5 messages per genuine trade)
+        # 10,000 bonds over 120 months; the trade intensity sets the size: about 0.72 messages per bond-month
+        # per unit of intensity (half the bond-months are outstanding, about 1.5 messages per genuine trade)
         n_bonds, n_months = 10_000, 120
         per_month = size * 1e6 / (n_bonds * n_months * 0.72)
         with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as tmp:
