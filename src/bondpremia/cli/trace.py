@@ -46,7 +46,7 @@ def clean(
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 2,
     scheduler: Annotated[str | None, typer.Option(help="dask scheduler address (with --executor dask).")] = None,
     rows_per_partition: Annotated[int, typer.Option(help="Target rows per CUSIP partition.")] = 1_000_000,
-    memory_limit: Annotated[str, typer.Option(help="DuckDB memory limit for the ingest.")] = "2GB",
+    memory_limit: Annotated[str, typer.Option(help="DuckDB memory limit for the ingest.")] = "1GB",
     wrds: Annotated[bool, typer.Option("--wrds", help="Pull TRACE Enhanced from WRDS (needs the wrds extra).")] = False,
     start: Annotated[str | None, typer.Option(help="First trade date of the WRDS pull (YYYY-MM-DD).")] = None,
     end: Annotated[str | None, typer.Option(help="Last trade date of the WRDS pull (YYYY-MM-DD).")] = None,

@@ -87,7 +87,7 @@ class Ingested:
     files: list[Path]
 
 
-def ingest_trace(inputs: Any, workdir: Any, *, rows_per_partition: int = 1_000_000, memory_limit: str = "2GB",
+def ingest_trace(inputs: Any, workdir: Any, *, rows_per_partition: int = 1_000_000, memory_limit: str = "1GB",
                  threads: int = 2) -> Ingested:
     """Partition raw TRACE messages by CUSIP range into ``workdir/parts/part=K/*.parquet``.
 

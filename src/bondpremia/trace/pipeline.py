@@ -134,7 +134,7 @@ class CleanRun:
 
 def run_clean(inputs: Any, fisd: Any, out: Any, *, preset: str = "bbw2019", steps: Sequence[str] | None = None,
               skip: Iterable[str] = (), executor: str = "local", workers: int = 2, scheduler: str | None = None,
-              rows_per_partition: int = 1_000_000, memory_limit: str = "2GB",
+              rows_per_partition: int = 1_000_000, memory_limit: str = "1GB",
               settlement_lags: Sequence[tuple[dt.date, int]] | None = None,
               progress: Callable[[str, int], None] | None = None, keep_work: bool = False) -> CleanRun:
     """Clean raw TRACE files into ``OUT/trades.parquet``, ``OUT/rejects.parquet`` and ``OUT/audit.csv``.
