@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bondpremia.errors import InputError
-from bondpremia.trace.clean import PRESETS, STEPS
+from bondpremia.trace.clean import PRESETS
 from bondpremia.trace.ingest import read_table
 from bondpremia.trace.pipeline import EXECUTORS, run_clean
 
@@ -63,9 +63,6 @@ def clean(
         inputs.append(pull_trace(cusips, start, end, out / "_wrds"))
     if not inputs:
         raise InputError("give TRACE files or folders, or --wrds", column="TRACE")
-    for name in _split(skip) + _split(steps):
-        if name not in STEPS:
-            raise InputError(f"unknown step {name!r}; steps are {', '.join(STEPS)}", column="--skip")
     with Progress(TextColumn("cleaning partitions"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as bar:
         task = bar.add_task("clean", total=None)

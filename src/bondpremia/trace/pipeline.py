@@ -101,10 +101,9 @@ def _run(executor: str, workers: int, parts: Sequence[str], config: CleanConfig,
             cluster.close()
 
 
-def _concat_parquet(files: Iterable[Path], target: Path, empty_schema: Any = None) -> int:
+def _concat_parquet(files: Iterable[Path], target: Path) -> None:
     """Concatenate parquet files (same schema) into one, streaming one file at a time."""
     writer = None
-    n = 0
     try:
         for f in files:
             table = pq.read_table(f)
@@ -113,13 +112,9 @@ def _concat_parquet(files: Iterable[Path], target: Path, empty_schema: Any = Non
             elif table.schema != writer.schema:
                 table = table.cast(writer.schema)
             writer.write_table(table, row_group_size=1_000_000)
-            n += table.num_rows
-        if writer is None and empty_schema is not None:
-            pq.write_table(empty_schema.empty_table(), target)
     finally:
         if writer is not None:
             writer.close()
-    return n
 
 
 @dataclass(frozen=True)
