@@ -16,6 +16,7 @@ from bondpremia.cli.ipca import app as ipca_app
 from bondpremia.cli.simulate import app as simulate_app
 from bondpremia.cli.strategy import app as strategy_app
 from bondpremia.cli.trace import app as trace_app
+from bondpremia.cli.treasury import app as treasury_app
 from bondpremia.errors import InputError
 
 app = typer.Typer(
@@ -30,6 +31,7 @@ app.add_typer(ipca_app, name="ipca")
 app.add_typer(strategy_app, name="strategy")
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(trace_app, name="trace")
+app.add_typer(treasury_app, name="treasury")
 app.command("demo")(demo)
 
 

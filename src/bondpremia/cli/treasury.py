@@ -1,0 +1,82 @@
+"""``bondpremia treasury``: recursive out-of-sample forecasts of Treasury excess returns (BBT 2021)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bondpremia.errors import InputError
+from bondpremia.models.forecast.estimators import MODEL_HELP
+
+app = typer.Typer(help="Treasury bond risk premia with machine learning (Bianchi-Buechner-Tamoni 2021).",
+                  no_args_is_help=True)
+
+
+@app.command("forecast", help="Recursive out-of-sample forecasts of 12-month excess returns.\n\nModels:\n\n"
+             + MODEL_HELP.replace("\n", "\n\n"))
+def forecast(
+    yields: Annotated[Path, typer.Option(help="Zero yields: Liu-Wu CSV, Treasury par-curve CSV, or a table "
+                                              "(date + maturities in months, decimals).")],
+    out: Annotated[Path, typer.Option(help="Output folder.")],
+    models: Annotated[str, typer.Option(help="Comma-separated model names (see below).")] = "hm,ols,pcr3,cp",
+    macro: Annotated[Path | None, typer.Option(help="FRED-MD vintage CSV, or a table of stationary series.")] = None,
+    groups: Annotated[Path | None, typer.Option(help="CSV series,group for a macro table that is not FRED-MD.")] = None,
+    start: Annotated[str, typer.Option(help="First month of the sample, YYYY-MM.")] = "1971-08",
+    end: Annotated[str, typer.Option(help="Last month of yields used (last realized return), YYYY-MM.")] = "2018-12",
+    oos_start: Annotated[str, typer.Option(help="First month of realized returns forecast, YYYY-MM.")] = "1990-01",
+    timing: Annotated[str, typer.Option(help="purged (only returns realized by t) or bbt (the paper's).")] = "purged",
+    lag_macro: Annotated[bool, typer.Option("--lag-macro", help="Lag non-market macro series one month.")] = False,
+    refit_every: Annotated[int, typer.Option(help="Refit every k months.")] = 1,
+    retune_every: Annotated[int, typer.Option(help="Re-tune hyper-parameters every k months.")] = 48,
+    seeds: Annotated[int, typer.Option(help="Networks trained per ensemble.")] = 100,
+    keep: Annotated[int, typer.Option(help="Best networks (validation loss) averaged.")] = 10,
+    trees: Annotated[int, typer.Option(help="Trees per forest.")] = 300,
+    seed: Annotated[int, typer.Option(help="Base random seed.")] = 0,
+    cache: Annotated[Path | None, typer.Option(help="Cache folder: resume an interrupted run.")] = None,
+    figures: Annotated[bool, typer.Option(help="Write OUT/figures/*.png.")] = True,
+) -> None:
+    """Write OUT/r2oos.csv, r2oos_factors.csv, forecasts.parquet, importance.csv and figures."""
+    from bondpremia.models.forecast import report_tables, treasury_data
+    from bondpremia.models.forecast.engine import recursive_forecast
+    from bondpremia.models.forecast.estimators import make_model
+    from bondpremia.models.forecast.inputs import read_macro, read_yields
+
+    console = Console(stderr=True)
+    names = [m.strip() for m in models.split(",") if m.strip()]
+    if not names:
+        raise InputError("no model given", column="--models")
+    y = read_yields(yields)
+    mac = grp = None
+    if macro is not None:
+        with console.status("preparing the macro panel"):
+            mac, grp = read_macro(macro, start=start, end=end, groups=groups)
+    data = treasury_data(y, mac, grp, start=start, end=end, lag_non_market=lag_macro)
+    n_fwd = data.forwards.shape[1]
+    for name in names:  # fail on a bad name before hours of fitting
+        make_model(name, n_fwd, None if data.groups is None else data.groups.to_numpy(), n_seeds=seeds,
+                   n_keep=keep, n_trees=trees)
+    runs = []
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as bar:
+        for name in names:
+            task = bar.add_task(name, total=None)
+            runs.append(recursive_forecast(
+                data, name, oos_start=oos_start, timing=timing, refit_every=refit_every, retune_every=retune_every,
+                seed=seed, n_seeds=seeds, n_keep=keep, n_trees=trees, cache_dir=cache,
+                progress=lambda done, total, task=task: bar.update(task, completed=done, total=total)))
+    tables = report_tables(runs, data, out, figures=figures)
+    table = Table(title=f"R²oos in percent ({timing} timing), Clark-West: *** 1%, ** 5%, * 10%")
+    wide = tables.r2oos_wide
+    table.add_column("model")
+    for col in wide.columns:
+        table.add_column(str(col), justify="right")
+    for model, row in wide.iterrows():
+        table.add_row(str(model), *[str(v) for v in row])
+    Console().print(table)
+    console.print(f"wrote {out}/r2oos.csv, r2oos_factors.csv, forecasts.parquet, importance.csv"
+                  + (", figures/" if figures else ""))

@@ -1,0 +1,536 @@
+"""The forecasting models of Bianchi, Buechner and Tamoni (2021), with the scikit-learn estimator API.
+
+Every estimator takes ``X`` of shape ``(n, p)`` whose first ``n_fwd`` columns are the forward rates and the
+rest macro series, in time order, and a target matrix ``y`` of shape ``(n, m)`` (one column per maturity);
+``predict`` returns ``(n, m)``. Models with hyper-parameters choose them on a **validation block made of the
+last 15% of the training rows in time order** (BBT 2021, Section 2.2) when ``retune=True`` and keep the
+chosen values on later fits with ``retune=False``, so the recursive engine can re-tune less often than it
+refits. Names used on the command line are resolved by :func:`make_model`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.cross_decomposition import PLSRegression
+from sklearn.ensemble import ExtraTreesRegressor, GradientBoostingRegressor, RandomForestRegressor
+from sklearn.linear_model import enet_path
+from sklearn.tree import DecisionTreeRegressor
+
+from bondpremia.errors import InputError
+
+__all__ = [
+    "MODEL_HELP",
+    "CochranePiazzesi",
+    "GradientBoostedTrees",
+    "HistoricalMean",
+    "LudvigsonNg",
+    "ModelSpec",
+    "OLS",
+    "PCR",
+    "PLS",
+    "PenalizedLinear",
+    "ValidatedTrees",
+    "make_model",
+    "validation_split",
+]
+
+FloatArray = np.ndarray
+
+
+def validation_split(n: int, val_fraction: float = 0.15) -> int:
+    """Number of training rows before the validation block: ``round((1 - val_fraction) n)`` as in BBT's code
+    (``N_train = round(0.85 n)``); the validation block is the rest, in time order."""
+    n_train = int(np.round(n * (1.0 - val_fraction)))
+    if n_train < 2 or n - n_train < 1:
+        raise InputError(f"{n} training rows are too few to hold out a validation block", column="val_fraction")
+    return n_train
+
+
+def _2d(y: Any) -> FloatArray:
+    arr = np.asarray(y, dtype=float)
+    return arr[:, None] if arr.ndim == 1 else arr
+
+
+def _standardize(X: FloatArray) -> tuple[FloatArray, FloatArray]:
+    mu = X.mean(axis=0)
+    sd = X.std(axis=0)
+    sd[sd == 0] = 1.0
+    return mu, sd
+
+
+def _ols(X: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """OLS with intercept for every column of ``y``: returns (intercept (m,), slopes (p, m))."""
+    Z = np.column_stack([np.ones(len(X)), X])
+    beta = np.linalg.lstsq(Z, y, rcond=None)[0]
+    return beta[0], beta[1:]
+
+
+class _Base(RegressorMixin, BaseEstimator):
+    def _check(self, X: Any, y: Any = None) -> tuple[FloatArray, FloatArray | None]:
+        X = np.asarray(X, dtype=float)
+        if X.ndim != 2 or not np.isfinite(X).all():
+            raise InputError("X must be a finite 2-D array", column="X")
+        if y is None:
+            return X, None
+        Y = _2d(y)
+        if len(Y) != len(X) or not np.isfinite(Y).all():
+            raise InputError("y must be finite with one row per row of X", column="y")
+        return X, Y
+
+    def _out(self, pred: FloatArray) -> FloatArray:
+        return pred[:, 0] if getattr(self, "_1d", False) else pred
+
+    def _remember_shape(self, y: Any) -> None:
+        self._1d = np.asarray(y).ndim == 1
+
+
+class HistoricalMean(_Base):
+    """The historical mean of each target over the training rows: the benchmark of the out-of-sample R²
+    (Campbell and Thompson 2008); its R²oos is 0 by construction."""
+
+    def __init__(self, n_fwd: int = 0) -> None:
+        self.n_fwd = n_fwd
+
+    def fit(self, X: Any, y: Any) -> HistoricalMean:
+        _, Y = self._check(X, y)
+        self._remember_shape(y)
+        self.mean_ = Y.mean(axis=0)  # type: ignore[union-attr]
+        return self
+
+    def predict(self, X: Any) -> FloatArray:
+        X, _ = self._check(X)
+        return self._out(np.tile(self.mean_, (len(X), 1)))
+
+
+class OLS(_Base):
+    """Least squares on every predictor with an intercept, one regression per maturity (the unrestricted
+    forward-rate regression of Cochrane and Piazzesi 2005, eq. (1), with all given forwards)."""
+
+    def __init__(self, n_fwd: int = 0) -> None:
+        self.n_fwd = n_fwd
+
+    def fit(self, X: Any, y: Any) -> OLS:
+        X, Y = self._check(X, y)
+        self._remember_shape(y)
+        self.intercept_, self.coef_ = _ols(X, Y)
+        return self
+
+    def predict(self, X: Any) -> FloatArray:
+        X, _ = self._check(X)
+        return self._out(self.intercept_ + X @ self.coef_)
+
+
+class PCR(_Base):
+    """Principal-component regression: standardize the predictors (training moments), take the first ``k``
+    principal components, regress each target on them (BBT 2021, Section 2.1); with ``squared=True`` the
+    squared components are added as regressors (BBT's "PCA-squared")."""
+
+    def __init__(self, n_fwd: int = 0, n_components: int = 3, squared: bool = False) -> None:
+        self.n_fwd = n_fwd
+        self.n_components = n_components
+        self.squared = squared
+
+    def _features(self, X: FloatArray) -> FloatArray:
+        Z = ((X - self.mu_) / self.sd_) @ self.loadings_
+        return np.column_stack([Z, Z**2]) if self.squared else Z
+
+    def fit(self, X: Any, y: Any) -> PCR:
+        X, Y = self._check(X, y)
+        self._remember_shape(y)
+        k = int(self.n_components)
+        if not 1 <= k <= X.shape[1]:
+            raise InputError(f"n_components must be 1..{X.shape[1]}, got {k}", column="n_components")
+        self.mu_, self.sd_ = _standardize(X)
+        _, _, vt = np.linalg.svd((X - self.mu_) / self.sd_, full_matrices=False)
+        self.loadings_ = vt[:k].T
+        self.intercept_, self.coef_ = _ols(self._features(X), Y)
+        return self
+
+    def predict(self, X: Any) -> FloatArray:
+        X, _ = self._check(X)
+        return self._out(self.intercept_ + self._features(X) @ self.coef_)
+
+
+class PLS(_Base):
+    """Partial least squares with ``k`` components, one PLS1 regression per maturity on standardized
+    predictors (Wold 1966; BBT 2021, Section 2.1)."""
+
+    def __init__(self, n_fwd: int = 0, n_components: int = 3) -> None:
+        self.n_fwd = n_fwd
+        self.n_components = n_components
+
+    def fit(self, X: Any, y: Any) -> PLS:
+        X, Y = self._check(X, y)
+        self._remember_shape(y)
+        k = min(int(self.n_components), X.shape[1])
+        self.models_ = [PLSRegression(n_components=k, scale=True).fit(X, Y[:, j]) for j in range(Y.shape[1])]  # type: ignore[index]
+        return self
+
+    def predict(self, X: Any) -> FloatArray:
+        X, _ = self._check(X)
+        return self._out(np.column_stack([m.predict(X).reshape(-1) for m in self.models_]))
+
+
+class PenalizedLinear(_Base):
+    """Ridge, lasso or elastic net on standardized predictors, penalty chosen on the validation block.
+
+    Minimizes ``(1/2n)||y - a - Xb||² + alpha (l1_ratio ||b||_1 + (1 - l1_ratio)/2 ||b||²)`` per maturity
+    (scikit-learn's parametrization; ``l1_ratio = 0`` is ridge, solved in closed form through the SVD for the
+    whole penalty grid at once; ``l1_ratio = 1`` is the lasso). The penalty grid is ``n_alphas`` values
+    log-spaced over four decades below the smallest penalty that sets every slope to zero (for ridge, over
+    ``[1e-4, 1e4]`` times the mean squared singular value / n). Each maturity gets its own (alpha, l1_ratio).
+    """
+
+    def __init__(self, n_fwd: int = 0, l1_ratios: Sequence[float] = (0.5,), n_alphas: int = 40,
+                 val_fraction: float = 0.15, retune: bool = True) -> None:
+        self.n_fwd = n_fwd
+        self.l1_ratios = l1_ratios
+        self.n_alphas = n_alphas
+        self.val_fraction = val_fraction
+        self.retune = retune
+
+    def _grid(self, Xs: FloatArray, yc: FloatArray, l1: float) -> FloatArray:
+        n = len(Xs)
+        if l1 == 0:
+            scale = float(np.mean(Xs**2)) * Xs.shape[1]
+            return scale * np.logspace(-4, 4, self.n_alphas)
+        amax = np.abs(Xs.T @ yc).max() / (n * l1)
+        return max(amax, 1e-12) * np.logspace(0, -4, self.n_alphas)
+
+    @staticmethod
+    def _solve(Xs: FloatArray, yc: FloatArray, alphas: FloatArray, l1: float) -> FloatArray:
+        """Slopes (p, len(alphas)) for centered ``Xs``, ``yc``."""
+        n = len(Xs)
+        if l1 == 0:
+            u, s, vt = np.linalg.svd(Xs, full_matrices=False)
+            # ridge in scikit-learn's elastic-net scaling: (X'X/n + alpha I) b = X'y/n
+            d = s[:, None] / (s[:, None] ** 2 + n * alphas[None, :])
+            return vt.T @ (d * (u.T @ yc)[:, None])
+        _, coefs, _ = enet_path(Xs, yc, l1_ratio=l1, alphas=alphas, max_iter=5000, tol=1e-6)
+        return coefs
+
+    def _center(self, X: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, float, FloatArray]:
+        mu, sd = _standardize(X)
+        Xs = (X - mu) / sd
+        ym = float(y.mean())
+        return Xs - Xs.mean(axis=0), y - ym, mu, ym, sd
+
+    def fit(self, X: Any, y: Any) -> PenalizedLinear:
+        X, Y = self._check(X, y)
+        assert Y is not None
+        self._remember_shape(y)
+        m = Y.shape[1]
+        if self.retune or not hasattr(self, "best_"):
+            n_train = validation_split(len(X), self.val_fraction)
+            best: list[tuple[float, float]] = []
+            for j in range(m):
+                Xs, yc, mu, ym, sd = self._center(X[:n_train], Y[:n_train, j])
+                xmean = ((X[:n_train] - mu) / sd).mean(axis=0)
+                Xv = (X[n_train:] - mu) / sd - xmean
+                score, pick = np.inf, (0.0, float(self.l1_ratios[0]))
+                for l1 in self.l1_ratios:
+                    alphas = self._grid(Xs, yc, float(l1))
+                    coefs = self._solve(Xs, yc, alphas, float(l1))
+                    mse = ((Y[n_train:, j, None] - ym - Xv @ coefs) ** 2).mean(axis=0)
+                    k = int(np.argmin(mse))
+                    if mse[k] < score:
+                        score, pick = float(mse[k]), (float(alphas[k]), float(l1))
+                best.append(pick)
+            self.best_ = best
+        self.intercept_ = np.empty(m)
+        self.coef_ = np.empty((X.shape[1], m))
+        self.mu_, self.sd_ = _standardize(X)
+        Xs_all = (X - self.mu_) / self.sd_
+        xbar = Xs_all.mean(axis=0)
+        for j, (alpha, l1) in enumerate(self.best_):
+            yj = Y[:, j]
+            b = self._solve(Xs_all - xbar, yj - yj.mean(), np.array([alpha]), l1)[:, 0]
+            self.coef_[:, j] = b
+            self.intercept_[j] = yj.mean() - xbar @ b
+        return self
+
+    def predict(self, X: Any) -> FloatArray:
+        X, _ = self._check(X)
+        return self._out(self.intercept_ + ((X - self.mu_) / self.sd_) @ self.coef_)
+
+
+class CochranePiazzesi(_Base):
+    """The Cochrane and Piazzesi (2005) single return-forecasting factor, eq. (2)-(3): regress the average
+    excess return across maturities on a constant and the forwards ``f(1..n_cp)`` (the first ``n_cp`` forward
+    columns), form ``CP_t = gamma' [1, f_t]``, then regress each maturity's return on ``CP_t``."""
+
+    def __init__(self, n_fwd: int = 0, n_cp: int = 5) -> None:
+        self.n_fwd = n_fwd
+        self.n_cp = n_cp
+
+    def _cp(self, X: FloatArray) -> FloatArray:
+        return self.gamma0_ + X[:, : self.k_] @ self.gamma_
+
+    def fit(self, X: Any, y: Any) -> CochranePiazzesi:
+        X, Y = self._check(X, y)
+        assert Y is not None
+        self._remember_shape(y)
+        self.k_ = min(int(self.n_cp), int(self.n_fwd) or X.shape[1])
+        g0, g = _ols(X[:, : self.k_], Y.mean(axis=1))
+        self.gamma0_, self.gamma_ = float(g0), g
+        self.intercept_, self.coef_ = _ols(self._cp(X)[:, None], Y)
+        return self
+
+    def predict(self, X: Any) -> FloatArray:
+        X, _ = self._check(X)
+        return self._out(self.intercept_ + self._cp(X)[:, None] @ self.coef_)
+
+
+class LudvigsonNg(_Base):
+    """Ludvigson and Ng (2009), Section III: principal components ``F_1..F_k`` of the standardized macro panel
+    (columns after ``n_fwd``), candidate regressors ``F_1..F_k, F_1^2, F_1^3``; the subset that minimizes the
+    BIC of the regression of the average excess return on it is chosen (exhaustive search, re-chosen at
+    every re-tune), and each maturity is regressed on the Cochrane-Piazzesi factor and the chosen factors."""
+
+    def __init__(self, n_fwd: int = 10, n_factors: int = 8, n_cp: int = 5, retune: bool = True) -> None:
+        self.n_fwd = n_fwd
+        self.n_factors = n_factors
+        self.n_cp = n_cp
+        self.retune = retune
+
+    def _candidates(self, X: FloatArray) -> FloatArray:
+        F = ((X[:, self.n_fwd:] - self.mu_) / self.sd_) @ self.loadings_
+        return np.column_stack([F, F[:, :1] ** 2, F[:, :1] ** 3])
+
+    def _design(self, X: FloatArray) -> FloatArray:
+        cp = self.cp_._cp(X)[:, None]
+        return np.column_stack([cp, self._candidates(X)[:, list(self.chosen_)]])
+
+    def fit(self, X: Any, y: Any) -> LudvigsonNg:
+        X, Y = self._check(X, y)
+        assert Y is not None
+        self._remember_shape(y)
+        if X.shape[1] <= self.n_fwd:
+            raise InputError("the Ludvigson-Ng model needs macro columns after the forwards", column="macro")
+        macro = X[:, self.n_fwd:]
+        k = min(int(self.n_factors), macro.shape[1])
+        self.mu_, self.sd_ = _standardize(macro)
+        _, _, vt = np.linalg.svd((macro - self.mu_) / self.sd_, full_matrices=False)
+        self.loadings_ = vt[:k].T
+        self.cp_ = CochranePiazzesi(n_fwd=self.n_fwd, n_cp=self.n_cp).fit(X, Y)
+        if self.retune or not hasattr(self, "chosen_"):
+            C = self._candidates(X)
+            ybar = Y.mean(axis=1)
+            n = len(X)
+            best, pick = np.inf, ()
+            for size in range(1, C.shape[1] + 1):
+                for subset in itertools.combinations(range(C.shape[1]), size):
+                    a, b = _ols(C[:, subset], ybar)
+                    ssr = float(((ybar - a - C[:, subset] @ b) ** 2).sum())
+                    bic = n * np.log(ssr / n) + (size + 1) * np.log(n)
+                    if bic < best:
+                        best, pick = bic, subset
+            self.chosen_ = pick
+        self.intercept_, self.coef_ = _ols(self._design(X), Y)
+        return self
+
+    def predict(self, X: Any) -> FloatArray:
+        X, _ = self._check(X)
+        return self._out(self.intercept_ + self._design(X) @ self.coef_)
+
+
+class ValidatedTrees(_Base):
+    """A regression tree, random forest (Breiman 2001) or extremely randomized trees (Geurts, Ernst and
+    Wehenkel 2006), multi-output, with ``max_depth`` and ``max_features`` chosen on the validation block
+    (BBT 2021, Section 2.3)."""
+
+    def __init__(self, n_fwd: int = 0, kind: str = "rf", n_estimators: int = 300, val_fraction: float = 0.15,
+                 retune: bool = True, random_state: int = 0, n_jobs: int | None = None) -> None:
+        self.n_fwd = n_fwd
+        self.kind = kind
+        self.n_estimators = n_estimators
+        self.val_fraction = val_fraction
+        self.retune = retune
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def _grid(self) -> list[dict[str, Any]]:
+        if self.kind == "tree":
+            return [{"max_depth": d, "min_samples_leaf": leaf} for d in (2, 3, 4, 6) for leaf in (5, 20)]
+        return [{"max_depth": d, "max_features": f} for d in (3, 5, None) for f in (1 / 3, 1.0)]
+
+    def _make(self, params: dict[str, Any]) -> Any:
+        if self.kind == "tree":
+            return DecisionTreeRegressor(random_state=self.random_state, **params)
+        cls = {"rf": RandomForestRegressor, "et": ExtraTreesRegressor}.get(self.kind)
+        if cls is None:
+            raise InputError(f"unknown tree kind {self.kind!r}; use tree, rf or et", column="kind")
+        return cls(n_estimators=self.n_estimators, random_state=self.random_state, n_jobs=self.n_jobs, **params)
+
+    def fit(self, X: Any, y: Any) -> ValidatedTrees:
+        X, Y = self._check(X, y)
+        assert Y is not None
+        self._remember_shape(y)
+        if self.retune or not hasattr(self, "best_params_"):
+            n_train = validation_split(len(X), self.val_fraction)
+            scores = [((self._make(p).fit(X[:n_train], Y[:n_train]).predict(X[n_train:]).reshape(-1, Y.shape[1])
+                        - Y[n_train:]) ** 2).mean() for p in self._grid()]
+            self.best_params_ = self._grid()[int(np.argmin(scores))]
+        self.model_ = self._make(self.best_params_).fit(X, Y)
+        return self
+
+    def predict(self, X: Any) -> FloatArray:
+        X, _ = self._check(X)
+        return self._out(self.model_.predict(X).reshape(len(X), -1))
+
+
+class GradientBoostedTrees(_Base):
+    """Gradient-boosted regression trees (Friedman 2001), one booster per maturity, with the tree depth and the
+    number of boosting rounds chosen on the validation block (rounds by the staged validation error)."""
+
+    def __init__(self, n_fwd: int = 0, max_rounds: int = 300, learning_rate: float = 0.05,
+                 depths: Sequence[int] = (1, 2, 3), val_fraction: float = 0.15, retune: bool = True,
+                 random_state: int = 0) -> None:
+        self.n_fwd = n_fwd
+        self.max_rounds = max_rounds
+        self.learning_rate = learning_rate
+        self.depths = depths
+        self.val_fraction = val_fraction
+        self.retune = retune
+        self.random_state = random_state
+
+    def _make(self, depth: int, rounds: int) -> GradientBoostingRegressor:
+        return GradientBoostingRegressor(n_estimators=rounds, max_depth=depth, learning_rate=self.learning_rate,
+                                         subsample=1.0, random_state=self.random_state)
+
+    def fit(self, X: Any, y: Any) -> GradientBoostedTrees:
+        X, Y = self._check(X, y)
+        assert Y is not None
+        self._remember_shape(y)
+        m = Y.shape[1]
+        if self.retune or not hasattr(self, "best_params_"):
+            n_train = validation_split(len(X), self.val_fraction)
+            best = []
+            for j in range(m):
+                score, pick = np.inf, (1, 1)
+                for depth in self.depths:
+                    gb = self._make(depth, self.max_rounds).fit(X[:n_train], Y[:n_train, j])
+                    errs = np.array([((Y[n_train:, j] - p) ** 2).mean() for p in gb.staged_predict(X[n_train:])])
+                    k = int(np.argmin(errs))
+                    if errs[k] < score:
+                        score, pick = float(errs[k]), (int(depth), k + 1)
+                best.append(pick)
+            self.best_params_ = best
+        self.models_ = [self._make(d, r).fit(X, Y[:, j]) for j, (d, r) in enumerate(self.best_params_)]
+        return self
+
+    def predict(self, X: Any) -> FloatArray:
+        X, _ = self._check(X)
+        return self._out(np.column_stack([m.predict(X) for m in self.models_]))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# names
+# ----------------------------------------------------------------------------------------------------------
+MODEL_HELP = """\
+hm            historical mean (the benchmark)
+ols           OLS on all predictors
+cp            Cochrane-Piazzesi factor (forwards 1-5)
+ln            Ludvigson-Ng: CP factor + BIC-selected macro PCs (needs --macro)
+pcr<k>        PCR on k components; pcrsq<k> adds their squares
+pls<k>        PLS with k components
+ridge, lasso, enet       validated penalized regressions
+tree, rf, et, gbrt       regression tree, random forest, extremely randomized trees, boosted trees
+nn<L>_<widths>           forward-rate network: nn1_3, nn1_5, nn1_7, nn2_3 (3-3), nn3_543 (5-4-3 pyramid)
+nn_macro<L>[_fwd|_fwdnet]  macro network 32 / 32-16 / 32-16-8; forwards joined directly (_fwd, default) or
+                           through their own 3-node network (_fwdnet)
+nn_group<L>[_fwd|_fwdnet]  group-ensemble network: one sub-network per McCracken-Ng group (1 node per
+                           group for L=1; 2-1 for L=2; 3-2-1 for L=3), joined with the forwards
+suffix _macro  (linear models and trees) use forwards and every macro series, e.g. ridge_macro, rf_macro
+"""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A resolved model name: the estimator and whether it reads the macro columns."""
+
+    name: str
+    estimator: Any
+    uses_macro: bool
+    seeded: bool
+
+
+_MACRO_WIDTHS = {1: (32,), 2: (32, 16), 3: (32, 16, 8)}
+_GROUP_WIDTHS = {1: (1,), 2: (2, 1), 3: (3, 2, 1)}
+
+
+def _network(name: str, n_fwd: int, groups: Any, n_seeds: int, n_keep: int, nn_options: dict[str, Any]) -> Any:
+    from bondpremia.models.forecast.nn import SeedEnsembleNet
+
+    common = dict(n_fwd=n_fwd, n_seeds=n_seeds, n_keep=n_keep, **nn_options)
+    m = re.fullmatch(r"nn(\d)_(\d+)", name)
+    if m:
+        layers, digits = int(m.group(1)), m.group(2)
+        widths = tuple(int(c) for c in digits) if len(digits) == layers else (int(digits),) * layers
+        if layers < 1 or (len(digits) != layers and len(digits) != 1):
+            raise InputError(f"cannot read the architecture of {name!r}", column="models")
+        return SeedEnsembleNet(fwd_hidden=widths, macro_hidden=(), **common), False
+    m = re.fullmatch(r"nn_(macro|group)(\d)(_fwd|_fwdnet)?", name)
+    if m:
+        kind, layers, join = m.group(1), int(m.group(2)), m.group(3) or "_fwd"
+        widths = (_MACRO_WIDTHS if kind == "macro" else _GROUP_WIDTHS).get(layers)
+        if widths is None:
+            raise InputError(f"{name!r}: 1 to 3 hidden layers are available", column="models")
+        fwd_hidden = (3,) if join == "_fwdnet" else ()
+        if kind == "macro":
+            return SeedEnsembleNet(fwd_hidden=fwd_hidden, macro_hidden=widths, **common), True
+        if groups is None:
+            raise InputError(f"{name!r} needs the McCracken-Ng group of every macro series", column="groups")
+        return SeedEnsembleNet(fwd_hidden=fwd_hidden, groups=np.asarray(groups), group_hidden=widths,
+                               **common), True
+    raise InputError(f"unknown model {name!r}; known models:\n{MODEL_HELP}", column="models")
+
+
+def make_model(name: str, n_fwd: int, groups: Any = None, *, n_seeds: int = 100, n_keep: int = 10,
+               n_trees: int = 300, nn_options: dict[str, Any] | None = None) -> ModelSpec:
+    """Resolve a model name (see :data:`MODEL_HELP`) to an unfitted estimator.
+
+    ``n_fwd`` is the number of forward-rate columns at the left of ``X``; ``groups`` the McCracken-Ng group of
+    each macro column (for the group-ensemble network). ``n_seeds``/``n_keep`` set the network ensembles,
+    ``n_trees`` the forests.
+    """
+    key = name.strip().lower()
+    base, macro = (key[: -len("_macro")], True) if key.endswith("_macro") else (key, False)
+    simple: dict[str, Any] = {
+        "hm": HistoricalMean(n_fwd),
+        "ols": OLS(n_fwd),
+        "cp": CochranePiazzesi(n_fwd),
+        "ridge": PenalizedLinear(n_fwd, l1_ratios=(0.0,)),
+        "lasso": PenalizedLinear(n_fwd, l1_ratios=(1.0,)),
+        "enet": PenalizedLinear(n_fwd, l1_ratios=(0.1, 0.5, 0.9)),
+        "tree": ValidatedTrees(n_fwd, kind="tree"),
+        "rf": ValidatedTrees(n_fwd, kind="rf", n_estimators=n_trees),
+        "et": ValidatedTrees(n_fwd, kind="et", n_estimators=n_trees),
+        "gbrt": GradientBoostedTrees(n_fwd),
+    }
+    if base in simple:
+        est = simple[base]
+        return ModelSpec(key, est, macro, "random_state" in est.get_params())
+    if base == "ln" and not macro:
+        return ModelSpec(key, LudvigsonNg(n_fwd), True, False)
+    m = re.fullmatch(r"(pcrsq|pcr|pls)(\d+)", base)
+    if m:
+        k = int(m.group(2))
+        est = PLS(n_fwd, k) if m.group(1) == "pls" else PCR(n_fwd, k, squared=m.group(1) == "pcrsq")
+        return ModelSpec(key, est, macro, False)
+    if base.startswith("nn") and not macro:
+        est, uses_macro = _network(base, n_fwd, groups, n_seeds, n_keep, nn_options or {})
+        return ModelSpec(key, est, uses_macro, True)
+    raise InputError(f"unknown model {name!r}; known models:\n{MODEL_HELP}", column="models")
+
+
+def fresh(spec: ModelSpec) -> Any:
+    """An unfitted copy of the spec's estimator."""
+    return clone(spec.estimator)

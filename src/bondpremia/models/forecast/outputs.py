@@ -1,0 +1,137 @@
+"""Tables, files and figures of a forecast run: R²oos with Clark-West p-values per model and maturity, the
+same for the level, slope and curvature of the forecast return curve, and variable importance by group."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bondpremia.models.forecast.engine import ForecastRun
+from bondpremia.models.forecast.evaluation import (
+    cumulative_sse_difference,
+    plot_cumulative_sse,
+    r2oos_table,
+    significance_stars,
+)
+from bondpremia.models.forecast.features import TreasuryData
+
+__all__ = ["ForecastTables", "curve_factors", "grouped_importance", "report_tables", "wide_frames"]
+
+
+@dataclass
+class ForecastTables:
+    """``r2oos`` (long: model, maturity, r2oos in percent, cw_pvalue), ``r2oos_factors`` (same for level,
+    slope, curvature), ``r2oos_wide`` (models x maturities, strings with stars), ``importance`` (long, with
+    group and share) or ``None``."""
+
+    r2oos: pd.DataFrame
+    r2oos_factors: pd.DataFrame
+    r2oos_wide: pd.DataFrame
+    importance: pd.DataFrame | None
+
+
+def wide_frames(forecasts: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], pd.DataFrame]:
+    """From the long forecast frame: actual and benchmark (dates x maturities) and forecasts per model."""
+    order = list(dict.fromkeys(forecasts["maturity"]))
+    first = forecasts["model"].iloc[0]
+    one = forecasts[forecasts["model"] == first]
+    actual = one.pivot(index="date", columns="maturity", values="actual")[order]
+    benchmark = one.pivot(index="date", columns="maturity", values="benchmark")[order]
+    models = {str(m): g.pivot(index="date", columns="maturity", values="forecast")[order]
+              for m, g in forecasts.groupby("model", sort=False)}
+    return actual, models, benchmark
+
+
+def curve_factors(frame: pd.DataFrame) -> pd.DataFrame:
+    """Level (mean over the bond maturities), slope (10y − 2y) and curvature (2y + 10y − 2 × 5y) of a frame of
+    excess returns with maturity columns ``"2"``, ..., ``"10"`` (the ``"EW"`` column is left out)."""
+    bonds = [c for c in frame.columns if c != "EW"]
+    out = pd.DataFrame({"level": frame[bonds].mean(axis=1)}, index=frame.index)
+    if {"2", "5", "10"} <= set(frame.columns):
+        out["slope"] = frame["10"] - frame["2"]
+        out["curvature"] = frame["2"] + frame["10"] - 2.0 * frame["5"]
+    return out
+
+
+def grouped_importance(importance: pd.DataFrame, groups: pd.Series | None) -> pd.DataFrame:
+    """Add ``group`` (``"forwards"`` or the McCracken-Ng group name) and ``share`` (importance / its sum per
+    model and maturity) to an importance frame."""
+    from bondpremia.data.fredmd import FREDMD_GROUP_NAMES
+
+    imp = importance.copy()
+    names = {} if groups is None else {str(k): FREDMD_GROUP_NAMES.get(int(v), str(v)) for k, v in groups.items()}
+    imp["group"] = [names.get(str(p), "forwards" if str(p).startswith("f") and str(p)[1:].isdigit() else "other")
+                    for p in imp["predictor"]]
+    total = imp.groupby(["model", "maturity"], sort=False)["importance"].transform("sum")
+    imp["share"] = np.where(total > 0, imp["importance"] / total.where(total > 0, 1.0), 0.0)
+    return imp
+
+
+def _stars_wide(table: pd.DataFrame) -> pd.DataFrame:
+    cell = [f"{r:.2f}{significance_stars(p)}" for r, p in zip(table["r2oos"], table["cw_pvalue"], strict=True)]
+    t = table.assign(cell=cell)
+    order = list(dict.fromkeys(t["maturity"]))
+    return t.pivot(index="model", columns="maturity", values="cell").loc[list(dict.fromkeys(t["model"])), order]
+
+
+def report_tables(runs: Sequence[ForecastRun], data: TreasuryData, out: str | Path | None = None,
+                  figures: bool = True) -> ForecastTables:
+    """Evaluate forecast runs (same dates and timing) and, with ``out``, write ``r2oos.csv``,
+    ``r2oos_factors.csv``, ``forecasts.parquet``, ``importance.csv`` and ``figures/cumulative_sse.png``,
+    ``figures/importance.png``."""
+    forecasts = pd.concat([r.forecasts for r in runs], ignore_index=True)
+    actual, models, benchmark = wide_frames(forecasts)
+    table = r2oos_table(actual, models, benchmark)
+    factor_table = r2oos_table(curve_factors(actual), {m: curve_factors(f) for m, f in models.items()},
+                               curve_factors(benchmark))
+    imps = [r.importance for r in runs if r.importance is not None]
+    imp = grouped_importance(pd.concat(imps, ignore_index=True), data.groups) if imps else None
+    tables = ForecastTables(table, factor_table, _stars_wide(table), imp)
+    if out is None:
+        return tables
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / "r2oos.csv", index=False)
+    factor_table.to_csv(out / "r2oos_factors.csv", index=False)
+    forecasts.to_parquet(out / "forecasts.parquet", index=False)
+    (imp if imp is not None else pd.DataFrame(columns=["model", "maturity", "predictor", "importance", "group",
+                                                        "share"])).to_csv(out / "importance.csv", index=False)
+    if figures:
+        _figures(out / "figures", actual, models, benchmark, imp)
+    return tables
+
+
+def _figures(folder: Path, actual: pd.DataFrame, models: dict[str, pd.DataFrame], benchmark: pd.DataFrame,
+             imp: pd.DataFrame | None) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    col = "EW" if "EW" in actual.columns else actual.columns[-1]
+    curves = {m: cumulative_sse_difference(actual[col], f[col], benchmark[col]) for m, f in models.items()
+              if not np.allclose(f[col].to_numpy(), benchmark[col].to_numpy())}
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    if curves:
+        plot_cumulative_sse(curves, ax=ax, title=f"Cumulative SSE difference vs the historical mean, maturity {col}")
+    else:
+        ax.set_xlabel("date")
+        ax.set_ylabel("cumulative SSE difference (benchmark − model), squared log returns")
+    fig.tight_layout()
+    fig.savefig(folder / "cumulative_sse.png", dpi=120)
+    plt.close(fig)
+    if imp is not None and len(imp):
+        share = imp[imp["maturity"] == col].groupby(["model", "group"])["share"].sum().unstack(fill_value=0.0)
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+        (100 * share).plot.barh(stacked=True, ax=ax)
+        ax.set_xlabel(f"share of importance, percent (maturity {col})")
+        ax.set_ylabel("model")
+        ax.set_title("Variable importance by McCracken-Ng group")
+        fig.tight_layout()
+        fig.savefig(folder / "importance.png", dpi=120)
+        plt.close(fig)
