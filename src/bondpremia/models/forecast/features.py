@@ -52,7 +52,7 @@ class TreasuryData:
         Dates x forward maturities (years), decimals, dated ``t``.
     macro:
         Dates x macro series (transformed, stationary), dated ``t`` (after the optional publication lag), or
-        ``None``.
+        ``None``. Complete on every row whose target is realized; the last ``horizon`` rows may be NaN.
     groups:
         McCracken-Ng group (1..8) of each macro column, or ``None``.
     targets:
@@ -161,7 +161,8 @@ def treasury_data(
             slow = [c for c in mac.columns if int(grp[c]) not in MARKET_GROUPS]
             mac[slow] = mac[slow].shift(1, freq="ME").reindex(mac.index)
         mac = mac.reindex(fwd.index)
-        holes = mac.isna()
+        # rows whose return is not yet realized are never used for training or evaluation
+        holes = mac.isna() & rx.notna().all(axis=1).to_numpy()[:, None]
         if holes.to_numpy().any():
             r, c = np.argwhere(holes.to_numpy())[0]
             raise InputError(f"macro value missing in {mac.index[r]:%Y-%m}; impute it (prepare_fredmd) or change "
