@@ -28,3 +28,31 @@ def trace(
         info = write_simulated_trace(out, n_bonds=bonds, n_months=months, seed=seed, start=start,
                                      trades_per_bond_month=trades_per_bond_month)
     console.print(f"wrote {out}: {info}")
+
+
+@app.command("treasury")
+def treasury(
+    months: Annotated[int, typer.Option(help="Number of months.")] = 600,
+    series: Annotated[int, typer.Option(help="Macro series (8 McCracken-Ng-like groups).")] = 100,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 0,
+    start: Annotated[str, typer.Option(help="First month, YYYY-MM.")] = "1971-08",
+    linear: Annotated[bool, typer.Option("--linear", help="No macro effect: the premium is linear in the "
+                                                          "forwards.")] = False,
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("sim-treasury"),
+) -> None:
+    """Write OUT/yields.parquet (date x maturity in months, decimals), macro.parquet, groups.csv,
+    expected.parquet (true E_t rx_{t+12}) and population_r2.csv: inputs of `bondpremia treasury forecast`."""
+    import pandas as pd
+
+    from bondpremia.simulate.term_structure import simulate_term_structure
+
+    sim = simulate_term_structure(n_months=months, start=start, n_series=series, seed=seed,
+                                  params={"macro_effect": not linear})
+    out.mkdir(parents=True, exist_ok=True)
+    sim.yields.rename(columns=str).to_parquet(out / "yields.parquet")
+    sim.macro.to_parquet(out / "macro.parquet")
+    sim.groups.rename_axis("series").rename("group").to_csv(out / "groups.csv")
+    sim.expected_excess.rename(columns=str).to_parquet(out / "expected.parquet")
+    pd.DataFrame({"maturity": [str(c) for c in sim.population_r2.index],
+                  "population_r2": sim.population_r2.to_numpy()}).to_csv(out / "population_r2.csv", index=False)
+    Console(stderr=True).print(f"wrote {out}: {months} months, {series} macro series, seed {seed}")

@@ -160,6 +160,9 @@ def recursive_forecast(
         extra :class:`~bondpremia.models.forecast.nn.SeedEnsembleNet` options.
     min_train:
         Fewest training rows accepted at the first forecast date.
+    importance:
+        Average variable importance over fits: input gradients of networks at every refit, permutation
+        importance of trees at every re-tuning date (see ``_importance``).
     cache_dir:
         Folder for per-date results and the latest fitted model; an existing cache of the same configuration
         and data is resumed.
@@ -211,10 +214,12 @@ def recursive_forecast(
         if est is None or k % refit_every == 0:
             if est is None:
                 est = fresh(spec)
-            _set_if(est, retune=(k % retune_every == 0), warm_start=True)
+            retune_now = k % retune_every == 0
+            _set_if(est, retune=retune_now, warm_start=True)
             _set_if(est, seed=seed + k, random_state=seed + k)
             est.fit(X_train, Y_train)
-            if importance:
+            # gradients are cheap at every refit; permutation importance of trees only at re-tuning dates
+            if importance and (retune_now or hasattr(est, "input_gradients")):
                 contrib = _importance(est, X_train, Y_train, np.random.default_rng([seed, k]))
                 if contrib is not None:
                     imp_sum += contrib

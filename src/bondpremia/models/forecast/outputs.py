@@ -127,8 +127,9 @@ def _figures(folder: Path, actual: pd.DataFrame, models: dict[str, pd.DataFrame]
     plt.close(fig)
     if imp is not None and len(imp):
         share = imp[imp["maturity"] == col].groupby(["model", "group"])["share"].sum().unstack(fill_value=0.0)
-        fig, ax = plt.subplots(figsize=(8, 4.5))
+        fig, ax = plt.subplots(figsize=(10, 1.5 + 0.6 * len(share)))
         (100 * share).plot.barh(stacked=True, ax=ax)
+        ax.legend(title="group", bbox_to_anchor=(1.02, 1.0), loc="upper left", fontsize=8)
         ax.set_xlabel(f"share of importance, percent (maturity {col})")
         ax.set_ylabel("model")
         ax.set_title("Variable importance by McCracken-Ng group")

@@ -1,0 +1,825 @@
+"""Neural-network seed ensembles for bond excess returns (Bianchi, Buechner and Tamoni 2021, Section 2).
+
+Bianchi, Buechner and Tamoni (2021), "Bond Risk Premia with Machine Learning", Review of Financial Studies 34(2),
+1046-1089 (BBT). The networks of their Section 2.3 (and Internet Appendix) forecast the vector of 12-month log
+excess returns of Treasury zeros from one-year forward rates and, optionally, FRED-MD macro series:
+
+* **forward-rate networks**: hidden layers on the forwards only (one layer of 3, 5 or 7 nodes; the 5-4-3 pyramid);
+* **macro networks**: hidden layers on the macro series whose last hidden layer is concatenated with the
+  forwards, either the scaled forwards themselves or the output of a small forward-rate network;
+* **group-ensemble networks**: one small sub-network per McCracken-Ng group of macro series, the sub-network
+  outputs concatenated and then joined with the forwards as above.
+
+Every hidden layer is ``Dropout(p) -> Dense(relu, he_normal, L1 + L2 kernel penalty lambda)``; the joint block is
+``Dropout(p) -> BatchNormalization -> Dense(linear, one unit per maturity)``. Training is mean squared error,
+SGD (learning rate 0.01, 0.015 for the group network, momentum 0.9, Nesterov, Keras ``decay`` 0.01), batches of
+32 shuffled rows, at most 500 epochs and early stopping on the validation loss (patience 20, ``min_delta`` 1e-6,
+best weights restored); the validation block is the last 15% of the training rows in time order. For every one
+of 100 seeds the (dropout, lambda) pair with the lowest validation loss is chosen from
+``{0.1, 0.3, 0.5} x {0.01, 0.001}``; the forecasts of the 10 seeds with the lowest validation loss are averaged.
+
+**Everything here is one batched model.** The ``B = n_seeds x n_grid`` networks (600 in BBT's design) are
+trained together: every weight is a slice of one flat parameter matrix ``theta`` of shape ``(B, P)`` whose
+layers are viewed as ``(B, n_in, n_out)`` and applied with ``torch.baddbmm``; every model draws its own
+minibatch permutation and its own dropout masks, has its own dropout rate and penalty (tensors of shape
+``(B, 1, 1)``), its own batch-normalisation statistics, learning-rate schedule, early-stopping counter and
+best-weights snapshot. A model whose patience is exhausted stops, exactly as if its Keras training had ended: it
+is dropped from the working batch at the end of that epoch (its best snapshot is final), so that the models still
+running do not pay for those that have stopped. The group-ensemble layer is a single
+block-diagonal masked dense layer (weights times a fixed 0/1 mask), not a loop over groups.
+
+Deviations from BBT's Keras implementation (each also stated where it applies):
+
+* early stopping, the choice of (dropout, lambda) and the choice of seeds use the validation **mean squared
+  error** (averaged over maturities) without the weight penalty; Keras' ``val_loss`` adds the penalty term;
+* the best weights are restored also when training reaches ``max_epochs`` without triggering early stopping
+  (Keras 2 restored them only when it stopped early);
+* dropout masks come from 16-bit random integers: a rate ``p`` is applied as ``round(65536 p) / 65536``
+  (0.1 -> 0.100006), which halves the cost of the random numbers, the bottleneck of the batched loop;
+* the moving variance of batch normalisation uses the unbiased batch variance (as TensorFlow's fused kernel and
+  PyTorch), the normalisation in training the biased one; momentum 0.99 and epsilon 1e-3 are Keras';
+* the output layer is initialised Glorot-uniform (the Keras default for a ``Dense`` layer without an explicit
+  initializer) and its kernel is not penalised; the hidden kernels are he_normal as in Keras 2 (normal
+  truncated at two standard deviations, standard deviation ``sqrt(2 / fan_in) / 0.8796``); biases start at 0;
+* the penalty ``lambda (sum |w| + sum w^2)`` enters through its (sub)gradient ``lambda (sign(w) + 2 w)``, added to
+  the gradient of the data loss at each step, which is what Keras' optimizer sees;
+* warm-started refits (``warm_start=True, retune=False``) continue from each seed's best weights and batch-norm
+  statistics of the previous fit with the optimizer's iteration count carried over (so the Keras ``decay``
+  schedule continues, as for a reloaded Keras model) but with the momentum reset to zero;
+* with ``retune=True`` every grid point of every seed starts from the same initial weights, drawn from the seed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
+
+from bondpremia.errors import InputError
+
+try:
+    import torch
+except ImportError as exc:  # pragma: no cover - torch is the optional 'nn' extra
+    raise ImportError("bondpremia.models.forecast.nn needs PyTorch: pip install 'bondpremia[nn]'") from exc
+
+__all__ = ["SeedEnsembleNet"]
+
+FloatArray = np.ndarray
+
+_BN_MOMENTUM = 0.99  # Keras BatchNormalization defaults
+_BN_EPS = 1e-3
+_TRUNC_STD = 0.87962566103423978  # std of a standard normal truncated to [-2, 2] (Keras VarianceScaling)
+_MASK_CHUNK = 4_000_000  # dropout-mask elements generated per call
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# architecture: the layout of the flat parameter vector
+# ---------------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Dense:
+    """A dense layer; its kernel is stored (n_out, n_in) ("column layout": activations are (B, units, rows))."""
+
+    i: int  # position in _Arch.layers
+    w_off: int
+    b_off: int
+    n_in: int
+    n_out: int
+    hidden: bool  # dropout on the input, relu activation, penalised he_normal kernel; else the linear output layer
+    mask: torch.Tensor | None = None  # (n_out, n_in) 0/1 block-diagonal mask of the group layers
+    fan_in: np.ndarray | None = None  # (n_out,) fan-in of every unit (he_normal)
+    drop_col: int = 0  # first row of this layer's input dropout mask in the joint mask
+
+
+@dataclass
+class _Arch:
+    n_fwd: int
+    n_macro: int
+    n_out: int
+    fwd: list[_Dense]
+    macro: list[_Dense]
+    out: _Dense
+    width: int  # width k of the joint block (batch norm): macro part first, then the forward-rate part
+    width_m: int  # width of its macro part
+    gamma_off: int
+    beta_off: int
+    n_params: int
+    out_drop_col: int
+    n_drop: int  # total width of the dropout masks
+    pen_mask: torch.Tensor = field(repr=False)  # (P,) 1 on penalised kernel entries
+
+    @property
+    def layers(self) -> list[_Dense]:
+        return [*self.fwd, *self.macro, self.out]
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        """Identifies the parameter layout (a warm start needs the same)."""
+        return (self.n_fwd, self.n_macro, self.n_out, self.n_params, self.width,
+                tuple((d.n_in, d.n_out) for d in self.fwd),
+                tuple((d.n_in, d.n_out, None if d.mask is None else tuple(d.mask.nonzero().flatten().tolist()))
+                      for d in self.macro))
+
+
+def _build_arch(n_fwd: int, n_macro: int, n_out: int, fwd_hidden: Sequence[int], macro_hidden: Sequence[int],
+                group_codes: np.ndarray | None, group_hidden: Sequence[int]) -> _Arch:
+    off = 0
+    drop = 0
+    layers: list[_Dense] = []
+
+    def dense(n_in: int, n_out_: int, mask: np.ndarray | None = None, fan_in: np.ndarray | None = None) -> _Dense:
+        nonlocal off, drop
+        hidden = fan_in is not None
+        d = _Dense(len(layers), off, off + n_in * n_out_, n_in, n_out_, hidden,
+                   None if mask is None else torch.as_tensor(mask.T.copy(), dtype=torch.float32), fan_in,
+                   drop if hidden else 0)
+        off = d.b_off + n_out_
+        drop += n_in if hidden else 0
+        layers.append(d)
+        return d
+
+    fwd = []
+    width_f = n_fwd
+    for h in fwd_hidden:
+        fwd.append(dense(width_f, h, fan_in=np.full(h, float(width_f))))
+        width_f = h
+    macro = []
+    width_m = n_macro
+    if group_codes is not None:  # block-diagonal layers: unit j of layer l belongs to group j // h_l
+        n_groups = int(group_codes.max()) + 1
+        in_group = group_codes
+        fan = np.bincount(group_codes, minlength=n_groups).astype(float)
+        for h in group_hidden:
+            out_group = np.repeat(np.arange(n_groups), h)
+            mask = (in_group[:, None] == out_group[None, :]).astype(np.float32)  # (n_in, n_out)
+            macro.append(dense(width_m, n_groups * h, mask, fan[out_group]))
+            width_m, in_group, fan = n_groups * h, out_group, np.full(n_groups, float(h))
+    else:
+        for h in macro_hidden:
+            macro.append(dense(width_m, h, fan_in=np.full(h, float(width_m))))
+            width_m = h
+    width = width_m + width_f
+    gamma_off, beta_off = off, off + width
+    off += 2 * width
+    out_drop_col = drop
+    drop += width
+    out = dense(width, n_out)
+    pen_mask = torch.zeros(off)
+    for d in [*fwd, *macro]:
+        pen_mask[d.w_off:d.b_off] = 1.0 if d.mask is None else d.mask.reshape(-1)
+    return _Arch(n_fwd, n_macro, n_out, fwd, macro, out, width, width_m, gamma_off, beta_off, off, out_drop_col, drop,
+                 pen_mask)
+
+
+def _init_theta(arch: _Arch, gen: torch.Generator) -> torch.Tensor:
+    """One model's initial parameters (P,): he_normal hidden kernels (Keras 2: normal truncated at two standard
+    deviations, rescaled to variance 2 / fan_in), Glorot-uniform output kernel, zero biases, batch-norm gamma 1
+    and beta 0. Kernels are drawn in Keras' (n_in, n_out) shape and stored transposed."""
+    theta = torch.zeros(arch.n_params, dtype=torch.float64)
+    lo = 0.5 * (1.0 + math.erf(-2.0 / math.sqrt(2.0)))  # Phi(-2)
+    for d in [*arch.fwd, *arch.macro]:
+        u = lo + (1.0 - 2.0 * lo) * torch.rand((d.n_in, d.n_out), generator=gen, dtype=torch.float64)
+        z = math.sqrt(2.0) * torch.erfinv(2.0 * u - 1.0)  # standard normal truncated to [-2, 2]
+        assert d.fan_in is not None
+        w = (z * torch.as_tensor(np.sqrt(2.0 / d.fan_in) / _TRUNC_STD)).T
+        if d.mask is not None:
+            w = w * d.mask
+        theta[d.w_off:d.b_off] = w.reshape(-1)
+    d = arch.out
+    limit = math.sqrt(6.0 / (d.n_in + d.n_out))
+    w = (2.0 * torch.rand((d.n_in, d.n_out), generator=gen, dtype=torch.float64) - 1.0) * limit
+    theta[d.w_off:d.b_off] = w.T.reshape(-1)
+    theta[arch.gamma_off:arch.gamma_off + arch.width] = 1.0
+    return theta.float()
+
+
+def _init_stats(arch: _Arch, b: int) -> torch.Tensor:
+    """Batch-norm moving statistics (b, 2 k): moving mean 0 and moving variance 1 (Keras)."""
+    rs = torch.zeros(b, 2 * arch.width)
+    rs[:, arch.width:] = 1.0
+    return rs
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the batched forward and backward passes, in column layout: activations are (B, units, rows)
+# ---------------------------------------------------------------------------------------------------------------
+
+class _Views:
+    """Per-layer views (B, n_out, n_in) and (B, n_out, 1) into a flat parameter matrix ``theta`` (B, P); they
+    follow in-place updates of ``theta``."""
+
+    def __init__(self, arch: _Arch, theta: torch.Tensor) -> None:
+        b = theta.shape[0]
+        self.w = [theta[:, d.w_off:d.b_off].view(b, d.n_out, d.n_in) for d in arch.layers]
+        self.b = [theta[:, d.b_off:d.b_off + d.n_out].unsqueeze(2) for d in arch.layers]
+        self.gamma = theta[:, arch.gamma_off:arch.gamma_off + arch.width].unsqueeze(2)
+        self.beta = theta[:, arch.beta_off:arch.beta_off + arch.width].unsqueeze(2)
+
+
+class _Cache:
+    """Intermediate results of a training forward pass, for the hand-written backward pass."""
+
+    __slots__ = ("inp", "out", "w", "xhat", "inv", "mean", "var")
+
+    def __init__(self, n_layers: int) -> None:
+        self.inp: list[Any] = [None] * n_layers  # layer inputs (after dropout)
+        self.out: list[Any] = [None] * n_layers  # layer outputs (after relu)
+        self.w: list[Any] = [None] * n_layers  # (masked) kernels used
+        self.xhat: Any = None  # normalised joint block
+        self.inv: Any = None  # 1 / sqrt(batch variance + eps)
+        self.mean: Any = None  # batch mean and biased batch variance of the joint block
+        self.var: Any = None
+
+
+def _layer(d: _Dense, V: _Views, h: torch.Tensor, keep: torch.Tensor | None, cache: _Cache | None) -> torch.Tensor:
+    """``relu(W dropout(h) + b)`` for every model; h is (B, n_in, n) or shared (n_in, n)."""
+    if keep is not None and d.hidden:
+        h = h * keep[:, d.drop_col:d.drop_col + d.n_in]
+    w = V.w[d.i] if d.mask is None else V.w[d.i] * d.mask  # block-diagonal group layer: weights x 0/1 mask
+    z = torch.baddbmm(V.b[d.i], w, h) if h.dim() == 3 else torch.matmul(w, h) + V.b[d.i]
+    if d.hidden:
+        z = z.relu_() if h.dim() == 3 and not h.requires_grad else torch.relu(z)
+    if cache is not None:
+        cache.inp[d.i], cache.out[d.i], cache.w[d.i] = h, z, w
+    return z
+
+
+def _forward(arch: _Arch, V: _Views, x: torch.Tensor, rs: torch.Tensor | None = None,
+             keep: torch.Tensor | None = None, cache: _Cache | None = None) -> torch.Tensor:
+    """Outputs (B, m, n) of all B models; differentiable by autograd in evaluation mode.
+
+    ``x`` is (B, F, n) (every model its own rows) or shared (F, n). Training mode when ``keep`` is given: the
+    (B, D, n) dropout masks already divided by the keep probability, batch norm with the batch statistics
+    (stored in ``cache``). Evaluation mode otherwise: no dropout, batch norm with the moving statistics ``rs``
+    (B, 2 k) = (moving mean, moving variance).
+    """
+    hf = x[..., :arch.n_fwd, :]
+    for d in arch.fwd:
+        hf = _layer(d, V, hf, keep, cache)
+    if arch.n_macro:
+        hm = x[..., arch.n_fwd:, :]
+        for d in arch.macro:
+            hm = _layer(d, V, hm, keep, cache)
+        if hm.dim() != hf.dim():
+            b, n = V.gamma.shape[0], x.shape[-1]
+            hm, hf = hm.expand(b, hm.shape[-2], n), hf.expand(b, hf.shape[-2], n)
+        z = torch.cat([hm, hf], dim=-2)
+    else:
+        z = hf
+    k = arch.width
+    if keep is not None:
+        assert cache is not None
+        z = z * keep[:, arch.out_drop_col:arch.out_drop_col + k]
+        mean = z.mean(2, keepdim=True)
+        zc = z - mean
+        var = zc.square().mean(2, keepdim=True)
+        inv = torch.rsqrt(var + _BN_EPS)
+        xhat = zc.mul_(inv)
+        z = torch.addcmul(V.beta, xhat, V.gamma)
+        cache.xhat, cache.inv, cache.mean, cache.var = xhat, inv, mean, var
+    else:
+        assert rs is not None
+        scale = V.gamma * torch.rsqrt(rs[:, k:].unsqueeze(2) + _BN_EPS)
+        z = torch.addcmul(V.beta - rs[:, :k].unsqueeze(2) * scale, z, scale)
+    return _layer(arch.out, V, z, None, cache)
+
+
+def _branch_backward(layers: list[_Dense], dh: torch.Tensor, C: _Cache, keep: torch.Tensor,
+                     grads: dict[int, torch.Tensor]) -> None:
+    for j in range(len(layers) - 1, -1, -1):
+        d = layers[j]
+        dz = torch.ops.aten.threshold_backward(dh, C.out[d.i], 0.0)  # relu'
+        gw = torch.bmm(dz, C.inp[d.i].transpose(1, 2))
+        grads[d.w_off] = gw if d.mask is None else gw.mul_(d.mask)
+        grads[d.b_off] = dz.sum(2)
+        if j:
+            dh = torch.bmm(C.w[d.i].transpose(1, 2), dz).mul_(keep[:, d.drop_col:d.drop_col + d.n_in])
+
+
+def _backward(arch: _Arch, V: _Views, C: _Cache, dout: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    """Gradient (B, P) of the training loss given d loss / d output ``dout`` (B, m, n), written out by hand
+    (autograd's per-operation overhead costs more than the arithmetic at these sizes; the tests check it against
+    autograd)."""
+    b, _, n = dout.shape
+    grads: dict[int, torch.Tensor] = {}
+    d = arch.out
+    grads[d.w_off] = torch.bmm(dout, C.inp[d.i].transpose(1, 2))
+    grads[d.b_off] = dout.sum(2)
+    dzn = torch.bmm(C.w[d.i].transpose(1, 2), dout)
+    dgamma = (dzn * C.xhat).sum(2, keepdim=True)
+    dbeta = dzn.sum(2, keepdim=True)
+    grads[arch.gamma_off], grads[arch.beta_off] = dgamma, dbeta
+    # batch norm with batch statistics: dz = gamma inv (dzn - mean(dzn) - xhat mean(dzn xhat))
+    dz = (dzn - torch.addcmul(dbeta, C.xhat, dgamma).div_(n)).mul_(V.gamma * C.inv)
+    dz.mul_(keep[:, arch.out_drop_col:arch.out_drop_col + arch.width])
+    if arch.macro:
+        _branch_backward(arch.macro, dz[:, :arch.width_m], C, keep, grads)
+    if arch.fwd:
+        _branch_backward(arch.fwd, dz[:, arch.width_m:], C, keep, grads)
+    return torch.cat([grads[o].reshape(b, -1) for o in sorted(grads)], dim=1)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the batched training loop
+# ---------------------------------------------------------------------------------------------------------------
+
+@dataclass
+class _Config:
+    lr: float
+    momentum: float
+    decay: float
+    batch_size: int
+    max_epochs: int
+    patience: int
+    min_delta: float
+
+
+@dataclass
+class _Result:
+    best_loss: np.ndarray  # (B,) best validation MSE
+    theta: torch.Tensor  # (B, P) weights of the best epoch
+    rs: torch.Tensor  # (B, 2k) batch-norm moving statistics of the best epoch
+    iterations: np.ndarray  # (B,) optimizer steps taken (until the model stopped)
+    n_epochs: np.ndarray  # (B,) epochs trained
+    best_epoch: np.ndarray  # (B,) epoch (0-based) of the best weights
+    history: np.ndarray  # (epochs run, B) validation MSE, NaN once a model has stopped
+
+
+def _val_mse(arch: _Arch, theta: torch.Tensor, rs: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Validation MSE (B,) of every model, evaluation mode; x (F, n) and y (m, n) in column layout."""
+    pred = _forward(arch, _Views(arch, theta), x, rs=rs)
+    return (pred - y).square_().mean(dim=(1, 2))
+
+
+def _train(arch: _Arch, xy_tr: torch.Tensor, x_va: torch.Tensor, y_va: torch.Tensor, theta0: torch.Tensor,
+           rs0: torch.Tensor, it0: np.ndarray, dropout: np.ndarray, penalty: np.ndarray, cfg: _Config,
+           seq: np.random.SeedSequence) -> _Result:
+    """Train B independent networks as one batched model with per-model early stopping (Keras semantics).
+
+    ``xy_tr`` (n_train, F + m) holds the scaled training rows and targets, ``x_va`` (F, n_val) and ``y_va``
+    (m, n_val) the validation block in column layout.
+    """
+    n_b = theta0.shape[0]
+    n_tr, n_col = xy_tr.shape
+    n_feat, k, m, n_drop = arch.n_fwd + arch.n_macro, arch.width, arch.n_out, arch.n_drop
+    rng = np.random.Generator(np.random.PCG64(seq))  # minibatch permutations and dropout masks
+    xy_np = xy_tr.numpy()
+    bs = cfg.batch_size
+    starts = list(range(0, n_tr, bs))
+    steps = torch.arange(len(starts), dtype=torch.float64)
+    mom, bn_w = cfg.momentum, 1.0 - _BN_MOMENTUM
+
+    # working state of the models still running (rows are dropped when models stop)
+    idx = torch.arange(n_b)
+    theta = theta0.clone()
+    vel = torch.zeros_like(theta)
+    rs = rs0.clone()
+    it = torch.as_tensor(np.asarray(it0, dtype=np.float64)).unsqueeze(1)
+    # a unit is dropped when its 16-bit draw is below thr: rate round(65536 p) / 65536
+    thr_int = np.round(np.asarray(dropout, dtype=np.float64) * 65536.0)
+    thr = (thr_int - 32768.0).astype(np.int16).reshape(n_b, 1, 1)
+    inv_keep = (65536.0 / (65536.0 - thr_int)).astype(np.float32).reshape(n_b, 1, 1)
+    lam_pen = torch.as_tensor(np.asarray(penalty, dtype=np.float32)).unsqueeze(1) * arch.pen_mask.unsqueeze(0)
+    base = np.broadcast_to(np.arange(n_tr, dtype=np.int64), (n_b, n_tr)).copy()
+
+    # bookkeeping of all models
+    best = torch.full((n_b,), math.inf, dtype=torch.float64)
+    best_theta, best_rs = theta0.clone(), rs0.clone()
+    iters = np.asarray(it0, dtype=np.float64).copy()
+    n_epochs = np.zeros(n_b, dtype=np.int64)
+    best_epoch = np.zeros(n_b, dtype=np.int64)
+    history = np.full((cfg.max_epochs, n_b), np.nan)
+    wait = torch.zeros(n_b, dtype=torch.int64)
+
+    V = _Views(arch, theta)
+    rm, rv = rs[:, :k], rs[:, k:]
+    n_layers = len(arch.layers)
+    epoch = 0
+    for epoch in range(cfg.max_epochs):
+        b = theta.shape[0]
+        perm = rng.permuted(base[:b], axis=1)  # every model its own shuffle
+        data = torch.from_numpy(np.take(xy_np, perm, axis=0)).transpose(1, 2)  # (b, F + m, n_tr)
+        lr_e = (cfg.lr / (1.0 + cfg.decay * (it + steps))).float()  # Keras decay, (b, steps of this epoch)
+        chunk = max(bs, (_MASK_CHUNK // max(b * n_drop, 1)) // bs * bs)
+        keep = torch.empty(0)
+        c0 = 0
+        for s, a in enumerate(starts):
+            e = min(a + bs, n_tr)
+            if a % chunk == 0:  # dropout masks (b, D, rows) of the next chunk of minibatches
+                c0, rows = a, min(chunk, n_tr - a)
+                bits = rng.integers(-32768, 32768, size=(b, n_drop, rows), dtype=np.int16)
+                keep = torch.from_numpy(np.multiply(bits >= thr, inv_keep, dtype=np.float32))
+            kb = keep[:, :, a - c0:e - c0]
+            xb = data[:, :, a:e]
+            C = _Cache(n_layers)
+            out = _forward(arch, V, xb[:, :n_feat], keep=kb, cache=C)
+            dout = (out - xb[:, n_feat:]).mul_(2.0 / ((e - a) * m))  # d MSE / d output
+            g = _backward(arch, V, C, dout, kb)
+            g.addcmul_(lam_pen, torch.sign(theta).add_(theta, alpha=2.0))  # d/dw lambda (|w| + w^2)
+            g.mul_(lr_e[:, s:s + 1])
+            vel.mul_(mom).sub_(g)  # Keras SGD: v = momentum v - lr g
+            theta.add_(vel, alpha=mom).sub_(g)  # Nesterov: w += momentum v - lr g
+            rm.lerp_(C.mean.squeeze(2), bn_w)  # moving statistics, momentum 0.99, unbiased variance
+            rv.lerp_(C.var.squeeze(2).mul_((e - a) / max(e - a - 1, 1)), bn_w)
+        it += len(starts)
+        # validation MSE of every model (evaluation mode) and Keras EarlyStopping bookkeeping
+        vl = _val_mse(arch, theta, rs, x_va, y_va).double()
+        gi = idx.numpy()
+        history[epoch, gi] = vl.numpy()
+        n_epochs[gi] = epoch + 1
+        iters[gi] = it[:, 0].numpy()
+        improved = vl < best[idx] - cfg.min_delta
+        if bool(improved.any()):
+            imp = idx[improved]
+            best[imp] = vl[improved]
+            best_theta[imp] = theta[improved]
+            best_rs[imp] = rs[improved]
+            best_epoch[imp.numpy()] = epoch
+        w = torch.where(improved, 0, wait[idx] + 1)
+        wait[idx] = w
+        stop = (w >= cfg.patience) & (epoch > 0)  # Keras: wait >= patience and epoch > 0
+        if bool(stop.all()):
+            break
+        if bool(stop.any()):  # stopped models leave the working batch; their snapshots are final
+            run = ~stop
+            idx, theta, vel, rs, it = idx[run], theta[run], vel[run], rs[run], it[run]
+            thr, inv_keep, lam_pen = thr[run], inv_keep[run], lam_pen[run]
+            V = _Views(arch, theta)
+            rm, rv = rs[:, :k], rs[:, k:]
+    return _Result(best.numpy(), best_theta, best_rs, iters, n_epochs, best_epoch, history[:epoch + 1])
+
+
+@contextlib.contextmanager
+def _torch_mode(grad: bool = False) -> Iterator[None]:
+    """One intra-op thread (at these sizes threads only add synchronisation: 2 threads made a fit ~10 times
+    slower on a 2-core machine; one thread also makes results independent of the thread setting) and autograd off
+    unless ``grad``. The previous settings are restored."""
+    n_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with torch.inference_mode(False), torch.set_grad_enabled(grad):
+            yield
+    finally:
+        torch.set_num_threads(n_threads)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the estimator
+# ---------------------------------------------------------------------------------------------------------------
+
+class SeedEnsembleNet(RegressorMixin, BaseEstimator):
+    """Seed ensemble of feed-forward networks, all seeds and hyper-parameters trained as one batched model.
+
+    The networks, training recipe and ensemble of Bianchi, Buechner and Tamoni (2021, RFS 34(2), Section 2.3 and
+    Internet Appendix); see the module docstring for the batched implementation and every deviation from their
+    Keras code.
+
+    Parameters
+    ----------
+    n_fwd:
+        The first ``n_fwd`` columns of ``X`` are the forward rates, the remaining columns macro series.
+    fwd_hidden:
+        Hidden layers of the forward-rate network, e.g. ``(3,)`` or ``(5, 4, 3)``; ``()`` lets the scaled forwards
+        join the output block directly (BBT's macro networks "with forwards").
+    macro_hidden:
+        Hidden layers of the macro network (dense on all macro columns). ``()`` without macro columns gives a
+        forward-rate-only network; ``()`` with macro columns (and no ``groups``) lets the scaled macro series join
+        the output block directly.
+    groups:
+        Group label of every macro column (length ``n_macro``), e.g. the 8 McCracken-Ng groups: builds the
+        group-ensemble network, one sub-network with hidden layers ``group_hidden`` per group (BBT: a single
+        layer of one node per group), realised as block-diagonal masked layers. Excludes ``macro_hidden``.
+    group_hidden:
+        Hidden layers of every group sub-network.
+    n_seeds, n_keep:
+        Networks trained (BBT: 100) and kept for the ensemble forecast (BBT: 10), those with the lowest
+        validation loss.
+    dropout_grid, penalty_grid:
+        Grid of dropout rates and L1 = L2 penalties searched for every seed (BBT: {0.1, 0.3, 0.5} x {0.01, 0.001}).
+    lr, momentum, decay, batch_size:
+        Nesterov SGD with the Keras learning-rate decay ``lr / (1 + decay * iterations)`` (BBT: 0.01, 0.9, 0.01,
+        32; lr 0.015 for the group-ensemble network).
+    max_epochs, patience, min_delta:
+        Early stopping on the validation MSE, best weights restored (BBT: 500, 20, 1e-6). ``min_delta`` is in
+        squared units of ``y``.
+    val_fraction:
+        Validation block: the last ``n - round((1 - val_fraction) n)`` rows in time order (BBT: 15%).
+    warm_start, retune:
+        ``retune=True`` trains every seed on every grid point from fresh initial weights and chooses the
+        hyper-parameters. ``retune=False`` on a fitted model trains only the ``n_seeds`` networks with each seed's
+        previously chosen (dropout, lambda): from the previous best weights if ``warm_start`` (BBT continue training
+        the saved model between re-tunings), else from fresh initial weights. Without a previous fit
+        ``retune=False`` behaves as ``retune=True``.
+    seed:
+        Seed of every random number (initial weights, shuffling, dropout); the global RNGs are not touched.
+    batched:
+        ``False`` trains the networks one at a time (a Python loop of batch-size-one models): only for measuring
+        the speed-up of the batched loop; results are of the same kind but not identical.
+
+    Attributes
+    ----------
+    val_loss_ : ndarray (n_seeds,)
+        Best validation MSE of every seed (at its chosen hyper-parameters).
+    chosen_params_ : ndarray (n_seeds, 2)
+        Chosen (dropout, penalty) of every seed.
+    kept_ : ndarray (n_keep,)
+        Seeds in the ensemble, by increasing validation loss.
+    grid_val_loss_ : ndarray (n_seeds, n_grid)
+        Best validation MSE of every seed and grid point ``itertools.product(dropout_grid, penalty_grid)``, from the
+        last re-tuning fit.
+    history_ : ndarray (epochs run, n_models)
+        Validation MSE of every trained model per epoch (NaN after it stopped); in a re-tuning fit model
+        ``s * n_grid + j`` is seed ``s`` at grid point ``j``, in a refit model ``s`` is seed ``s``.
+    n_epochs_, best_epoch_ : ndarray (n_models,)
+        Epochs trained and epoch (0-based) of the restored weights of every trained model.
+    n_train_, n_val_ : int
+        Rows used for training and for validation.
+    """
+
+    def __init__(
+        self,
+        n_fwd: int,
+        fwd_hidden: tuple[int, ...] = (3,),
+        macro_hidden: tuple[int, ...] = (),
+        groups: Any = None,
+        group_hidden: tuple[int, ...] = (1,),
+        n_seeds: int = 100,
+        n_keep: int = 10,
+        dropout_grid: tuple[float, ...] = (0.1, 0.3, 0.5),
+        penalty_grid: tuple[float, ...] = (0.01, 0.001),
+        lr: float = 0.01,
+        momentum: float = 0.9,
+        decay: float = 0.01,
+        batch_size: int = 32,
+        max_epochs: int = 500,
+        patience: int = 20,
+        min_delta: float = 1e-6,
+        val_fraction: float = 0.15,
+        warm_start: bool = False,
+        retune: bool = True,
+        seed: int = 0,
+        batched: bool = True,
+    ) -> None:
+        self.n_fwd = n_fwd
+        self.fwd_hidden = fwd_hidden
+        self.macro_hidden = macro_hidden
+        self.groups = groups
+        self.group_hidden = group_hidden
+        self.n_seeds = n_seeds
+        self.n_keep = n_keep
+        self.dropout_grid = dropout_grid
+        self.penalty_grid = penalty_grid
+        self.lr = lr
+        self.momentum = momentum
+        self.decay = decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.min_delta = min_delta
+        self.val_fraction = val_fraction
+        self.warm_start = warm_start
+        self.retune = retune
+        self.seed = seed
+        self.batched = batched
+
+    # -- validation ---------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _layers(value: Any, name: str, allow_empty: bool = True) -> tuple[int, ...]:
+        try:
+            sizes = tuple(int(h) for h in value)
+        except (TypeError, ValueError):
+            raise InputError("must be a tuple of layer sizes, e.g. (3,) or (5, 4, 3)", column=name) from None
+        if any(h < 1 for h in sizes) or (not allow_empty and not sizes):
+            raise InputError(f"layer sizes must be positive integers, got {value!r}", column=name)
+        return sizes
+
+    def _check_params(self) -> None:
+        def positive_int(name: str, minimum: int = 1) -> None:
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < minimum:
+                raise InputError(f"must be an integer >= {minimum}, got {v!r}", column=name)
+
+        for name in ("n_seeds", "n_keep", "batch_size", "max_epochs"):
+            positive_int(name)
+        positive_int("patience", 0)
+        positive_int("seed", 0)
+        if self.n_keep > self.n_seeds:
+            raise InputError(f"n_keep={self.n_keep} exceeds n_seeds={self.n_seeds}", column="n_keep")
+        if not 0.0 < float(self.val_fraction) < 1.0:
+            raise InputError(f"must lie in (0, 1), got {self.val_fraction!r}", column="val_fraction")
+        for name in ("lr", "momentum", "decay", "min_delta"):
+            v = float(getattr(self, name))
+            if not np.isfinite(v) or v < 0 or (name == "lr" and v == 0):
+                raise InputError(f"must be a finite {'positive' if name == 'lr' else 'non-negative'} number, "
+                                 f"got {v!r}", column=name)
+        grid_d = np.asarray(self.dropout_grid, dtype=float).reshape(-1)
+        grid_p = np.asarray(self.penalty_grid, dtype=float).reshape(-1)
+        if grid_d.size == 0 or not ((grid_d >= 0) & (grid_d < 1)).all():
+            raise InputError("dropout rates must lie in [0, 1)", column="dropout_grid")
+        if grid_p.size == 0 or not (np.isfinite(grid_p) & (grid_p >= 0)).all():
+            raise InputError("penalties must be finite and non-negative", column="penalty_grid")
+
+    def _check_X(self, X: Any, n_features: int | None = None) -> FloatArray:
+        try:
+            arr = np.asarray(X, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise InputError("X must be numeric", column="X") from None
+        if arr.ndim != 2:
+            raise InputError(f"X must be 2-D (rows x features), got shape {arr.shape}", column="X")
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            row, col = np.argwhere(bad)[0]
+            raise InputError(f"X holds a missing or infinite value in column {int(col)}", column="X", row=int(row))
+        if n_features is not None and arr.shape[1] != n_features:
+            raise InputError(f"X has {arr.shape[1]} columns, the model was fitted on {n_features}", column="X")
+        return arr
+
+    def _prepare(self, X: Any, y: Any) -> tuple[FloatArray, FloatArray, _Arch]:
+        self._check_params()
+        Xa = self._check_X(X)
+        n, n_feat = Xa.shape
+        try:
+            Y = np.asarray(y, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise InputError("y must be numeric", column="y") from None
+        if Y.ndim not in (1, 2) or len(Y) != n:
+            raise InputError(f"y must be (n,) or (n, m) with n = {n} rows like X, got shape {Y.shape}", column="y")
+        if not np.isfinite(Y).all():
+            raise InputError("y holds a missing or infinite value", column="y",
+                             row=int(np.argwhere(~np.isfinite(Y))[0][0]))
+        if n < 20:
+            raise InputError(f"{n} rows are too few to train and validate a network (at least 20)", column="X")
+        n_fwd = self.n_fwd
+        if isinstance(n_fwd, bool) or not isinstance(n_fwd, int | np.integer) or not 1 <= n_fwd <= n_feat:
+            raise InputError(f"must be an integer between 1 and the {n_feat} columns of X, got {n_fwd!r}",
+                             column="n_fwd")
+        n_macro = n_feat - int(n_fwd)
+        fwd_hidden = self._layers(self.fwd_hidden, "fwd_hidden")
+        macro_hidden = self._layers(self.macro_hidden, "macro_hidden")
+        codes = None
+        if self.groups is not None:
+            labels = np.asarray(self.groups).reshape(-1)
+            if labels.size != n_macro:
+                raise InputError(f"has {labels.size} labels for the {n_macro} macro columns of X", column="groups")
+            if n_macro == 0:
+                raise InputError("a group-ensemble network needs macro columns", column="groups")
+            if macro_hidden:
+                raise InputError("give either groups (group-ensemble network) or macro_hidden, not both",
+                                 column="macro_hidden")
+            codes = np.unique(labels, return_inverse=True)[1].reshape(-1)
+            self._layers(self.group_hidden, "group_hidden", allow_empty=False)
+        elif macro_hidden and n_macro == 0:
+            raise InputError("macro_hidden is given but X has no macro columns (n_fwd = all columns)",
+                             column="macro_hidden")
+        Y2 = Y[:, None] if Y.ndim == 1 else Y
+        if Y2.shape[1] == 0:
+            raise InputError("y has no columns", column="y")
+        arch = _build_arch(int(n_fwd), n_macro, Y2.shape[1], fwd_hidden, macro_hidden, codes,
+                           self._layers(self.group_hidden, "group_hidden"))
+        return Xa, Y2, arch
+
+    # -- fitting ------------------------------------------------------------------------------------------------
+
+    def _scale(self, X: FloatArray) -> torch.Tensor:
+        return torch.from_numpy(((X - self.x_mid_) * self.x_scale_).astype(np.float32))
+
+    def _config(self) -> _Config:
+        return _Config(float(self.lr), float(self.momentum), float(self.decay), int(self.batch_size),
+                       int(self.max_epochs), int(self.patience), float(self.min_delta))
+
+    def fit(self, X: Any, y: Any) -> SeedEnsembleNet:
+        """Fit the ensemble on rows in time order; the last ``round`` 15% are the validation block.
+
+        Inputs are MinMax-scaled to [-1, 1] on all the given rows (training and validation, as BBT scale before
+        Keras splits off the validation block); constant columns are scaled to 0.
+        """
+        Xa, Y, arch = self._prepare(X, y)
+        n = len(Xa)
+        n_train = int(np.round(n * (1.0 - float(self.val_fraction))))
+        if n_train < 2 or n - n_train < 1:
+            raise InputError(f"{n} rows leave no room for a validation block of {self.val_fraction:.0%}",
+                             column="val_fraction")
+        warm = (not self.retune) and hasattr(self, "_theta_")
+        if warm and (self._arch_.key != arch.key or len(self._theta_) != self.n_seeds):
+            raise InputError("the architecture, the number of columns or n_seeds changed since the last fit; "
+                             "refit with retune=True", column="retune")
+        lo, hi = Xa.min(axis=0), Xa.max(axis=0)
+        rng_ = hi - lo
+        self.x_mid_ = 0.5 * (hi + lo)
+        self.x_scale_ = np.divide(2.0, rng_, out=np.zeros_like(rng_), where=rng_ > 0)
+        Xs = self._scale(Xa)
+        Yt = torch.from_numpy(Y.astype(np.float32))
+        xy_tr = torch.cat([Xs[:n_train], Yt[:n_train]], dim=1).contiguous()
+        x_va, y_va = Xs[n_train:].T.contiguous(), Yt[n_train:].T.contiguous()  # column layout
+        cfg = self._config()
+        seq = np.random.SeedSequence(int(self.seed))
+        n_s = int(self.n_seeds)
+
+        if warm:
+            params = np.asarray(self.chosen_params_, dtype=float)
+            if self.warm_start:
+                theta0, rs0, it0 = self._theta_.clone(), self._rs_.clone(), self.iterations_.copy()
+            else:
+                theta0, rs0, it0 = self._fresh(arch, seq, n_s), _init_stats(arch, n_s), np.zeros(n_s)
+            res = self._run(arch, xy_tr, x_va, y_va, theta0, rs0, it0, params[:, 0], params[:, 1], cfg, seq)
+            chosen = np.arange(n_s)
+        else:
+            grid = np.array(list(itertools.product(np.asarray(self.dropout_grid, dtype=float).reshape(-1),
+                                                   np.asarray(self.penalty_grid, dtype=float).reshape(-1))))
+            n_g = len(grid)
+            theta0 = self._fresh(arch, seq, n_s).repeat_interleave(n_g, dim=0)
+            res = self._run(arch, xy_tr, x_va, y_va, theta0, _init_stats(arch, n_s * n_g), np.zeros(n_s * n_g),
+                            np.tile(grid[:, 0], n_s), np.tile(grid[:, 1], n_s), cfg, seq)
+            self.grid_val_loss_ = res.best_loss.reshape(n_s, n_g)
+            pick = np.argmin(self.grid_val_loss_, axis=1)
+            chosen = np.arange(n_s) * n_g + pick
+            self.chosen_params_ = grid[pick]
+        self._arch_ = arch
+        self._theta_ = res.theta[chosen].clone()
+        self._rs_ = res.rs[chosen].clone()
+        self.iterations_ = res.iterations[chosen]
+        self.val_loss_ = res.best_loss[chosen]
+        self.kept_ = np.argsort(self.val_loss_, kind="stable")[:int(self.n_keep)]
+        self.history_ = res.history
+        self.n_epochs_ = res.n_epochs
+        self.best_epoch_ = res.best_epoch
+        self.n_train_, self.n_val_ = n_train, n - n_train
+        self.n_features_in_ = Xa.shape[1]
+        self._y1d = np.asarray(y).ndim == 1
+        return self
+
+    @staticmethod
+    def _fresh(arch: _Arch, seq: np.random.SeedSequence, n_s: int) -> torch.Tensor:
+        """Initial weights of every seed (n_seeds, P), each from its own generator (independent of n_seeds)."""
+        out = torch.empty(n_s, arch.n_params)
+        for s in range(n_s):
+            child = np.random.SeedSequence(seq.entropy, spawn_key=(0, s))
+            out[s] = _init_theta(arch, torch.Generator().manual_seed(int(child.generate_state(1, np.uint64)[0] >> 1)))
+        return out
+
+    def _run(self, arch: _Arch, xy_tr: torch.Tensor, x_va: torch.Tensor, y_va: torch.Tensor, theta0: torch.Tensor,
+             rs0: torch.Tensor, it0: np.ndarray, dropout: np.ndarray, penalty: np.ndarray, cfg: _Config,
+             seq: np.random.SeedSequence) -> _Result:
+        with _torch_mode():
+            if self.batched:
+                return _train(arch, xy_tr, x_va, y_va, theta0, rs0, it0, dropout, penalty, cfg,
+                              np.random.SeedSequence(seq.entropy, spawn_key=(1,)))
+            parts = [_train(arch, xy_tr, x_va, y_va, theta0[i:i + 1], rs0[i:i + 1], it0[i:i + 1], dropout[i:i + 1],
+                            penalty[i:i + 1], cfg, np.random.SeedSequence(seq.entropy, spawn_key=(1, i)))
+                     for i in range(len(theta0))]
+        n_ep = max(len(r.history) for r in parts)
+        hist = np.full((n_ep, len(parts)), np.nan)
+        for i, r in enumerate(parts):
+            hist[:len(r.history), i] = r.history[:, 0]
+        return _Result(np.concatenate([r.best_loss for r in parts]), torch.cat([r.theta for r in parts]),
+                       torch.cat([r.rs for r in parts]), np.concatenate([r.iterations for r in parts]),
+                       np.concatenate([r.n_epochs for r in parts]), np.concatenate([r.best_epoch for r in parts]),
+                       hist)
+
+    # -- prediction ---------------------------------------------------------------------------------------------
+
+    def _members(self, Xs: torch.Tensor, which: np.ndarray) -> torch.Tensor:
+        """Evaluation-mode outputs (k, n, m) of the seeds ``which`` for scaled inputs Xs (n, F)."""
+        sel = torch.as_tensor(which, dtype=torch.int64)
+        out = _forward(self._arch_, _Views(self._arch_, self._theta_[sel]), Xs.T, rs=self._rs_[sel])
+        return out.transpose(1, 2)
+
+    def predict_members(self, X: Any, kept_only: bool = True) -> FloatArray:
+        """Forecasts of the individual seeds (evaluation mode): (n_keep, n, m), or (n_seeds, n, m) with
+        ``kept_only=False`` in seed order; the last axis is dropped when ``y`` was 1-D."""
+        check_is_fitted(self, "_theta_")
+        Xs = self._scale(self._check_X(X, self.n_features_in_))
+        which = self.kept_ if kept_only else np.arange(len(self._theta_))
+        with _torch_mode():
+            out = self._members(Xs, which).double().numpy()
+        return out[..., 0] if self._y1d else out
+
+    def predict(self, X: Any) -> FloatArray:
+        """Ensemble forecast: the mean of the ``n_keep`` kept seeds, (n, m) or (n,) when ``y`` was 1-D."""
+        return self.predict_members(X).mean(axis=0)
+
+    def input_gradients(self, X: Any) -> FloatArray:
+        """Gradient of the ensemble forecast with respect to the raw (unscaled) inputs, (n, m, n_features).
+
+        By automatic differentiation through the evaluation-mode networks and the MinMax scaling; evaluate at the
+        sample means of the predictors for BBT's variable-importance measure. Constant training columns have a
+        zero gradient.
+        """
+        check_is_fitted(self, "_theta_")
+        Xa = self._check_X(X, self.n_features_in_)
+        n_out = self._arch_.n_out
+        with _torch_mode(grad=True):
+            Xs = self._scale(Xa).requires_grad_(True)
+            pred = self._members(Xs, self.kept_).mean(dim=0)  # (n, m)
+            grads = [torch.autograd.grad(pred[:, j].sum(), Xs, retain_graph=j < n_out - 1)[0]
+                     for j in range(n_out)]
+        g = torch.stack(grads, dim=1).double().numpy()  # (n, m, F) w.r.t. the scaled inputs
+        return g * self.x_scale_[None, None, :]
