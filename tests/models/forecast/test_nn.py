@@ -1,0 +1,358 @@
+"""Batched seed-ensemble networks (BBT 2021): the batched passes against single models and autograd, the group
+layer against a loop over groups, Keras early-stopping semantics, learning known truths, the ensemble, warm starts,
+input gradients, determinism and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from bondpremia.errors import InputError  # noqa: E402
+from bondpremia.models.forecast import nn  # noqa: E402
+from bondpremia.models.forecast.nn import SeedEnsembleNet  # noqa: E402
+
+FAST = dict(n_seeds=4, n_keep=2, dropout_grid=(0.1,), penalty_grid=(0.001,), max_epochs=60, patience=5)
+
+
+def make_arch(groups=None, fwd_hidden=(4, 2), macro_hidden=(3,), group_hidden=(2, 1), n_fwd=3, n_macro=5, m=2):
+    codes = None if groups is None else np.unique(np.asarray(groups), return_inverse=True)[1]
+    return nn._build_arch(n_fwd, n_macro, m, fwd_hidden, () if groups is not None else macro_hidden, codes,
+                          group_hidden)
+
+
+def random_state(arch, b, seed=0):
+    """Random weights (masked entries zero), batch-norm parameters and moving statistics for b models."""
+    g = torch.Generator().manual_seed(seed)
+    theta = torch.stack([nn._init_theta(arch, g) for _ in range(b)])
+    k = arch.width
+    theta[:, arch.gamma_off:arch.gamma_off + k] = 0.5 + torch.rand(b, k, generator=g)
+    theta[:, arch.beta_off:arch.beta_off + 2 * k] += 0.1 * torch.randn(b, 2 * k, generator=g)  # beta, output W
+    for d in arch.layers:
+        theta[:, d.b_off:d.b_off + d.n_out] = 0.1 * torch.randn(b, d.n_out, generator=g)
+    rs = torch.cat([0.1 * torch.randn(b, k, generator=g), 0.5 + torch.rand(b, k, generator=g)], dim=1)
+    return theta, rs
+
+
+def reference(arch, th, x, keep_row=None, keep_col=None, rs=None):
+    """One model written out plainly (rows x units), differentiable by autograd: the network of BBT."""
+    nf, k = arch.n_fwd, arch.width
+
+    def w(d):
+        if d.hidden:
+            kernel = th[d.w_off:d.b_off].view(d.n_out, d.n_in)
+            return (kernel if d.mask is None else kernel * d.mask).T
+        return th[d.w_off:d.b_off].view(d.n_in, d.n_out)
+
+    def bias(d):
+        return th[d.b_off:d.b_off + d.n_out]
+
+    train = keep_col is not None
+    xd = x.clone()
+    if train and keep_row is not None:
+        xd[:, arch.row_lo:arch.row_hi] = x[:, arch.row_lo:arch.row_hi] * keep_row
+
+    def branch(layers, h):
+        for j, d in enumerate(layers):
+            if train and j:
+                h = h * keep_col[d.drop_col:d.drop_col + d.n_in].T
+            h = torch.relu(h @ w(d) + bias(d))
+        return h
+
+    hf = branch(arch.fwd, xd[:, :nf] if arch.fwd else x[:, :nf])
+    parts = [hf]
+    if arch.n_macro:
+        parts.insert(0, branch(arch.macro, xd[:, nf:] if arch.macro else x[:, nf:]))
+    z = torch.cat(parts, dim=1)
+    gamma, beta = th[arch.gamma_off:arch.gamma_off + k], th[arch.beta_off:arch.beta_off + k]
+    if train:
+        z = z * keep_col[arch.out_drop_col:arch.out_drop_col + k].T
+        mean, var = z.mean(0), z.var(0, unbiased=False)
+    else:
+        mean, var = rs[:k], rs[k:]
+    zn = (z - mean) / torch.sqrt(var + nn._BN_EPS) * gamma + beta
+    return zn @ w(arch.out) + bias(arch.out)
+
+
+@pytest.mark.parametrize("groups", [None, [0, 0, 1, 1, 1]])
+def test_batched_pass_equals_single_models_and_autograd(groups):
+    arch = make_arch(groups)
+    b, n, F = 4, 9, arch.n_fwd + arch.n_macro
+    theta, rs = random_state(arch, b)
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(b, n, F, generator=g)
+    y = torch.randn(b, n, arch.n_out, generator=g)
+    keep_row = (torch.rand(b, n, arch.row_hi - arch.row_lo, generator=g) > 0.3).float() / 0.7
+    keep_col = (torch.rand(b, arch.n_col_drop, n, generator=g) > 0.3).float() / 0.7
+
+    def batched(th, rs_, sel):
+        C = nn._Cache(len(arch.layers))
+        k = arch.width
+        moving = (rs_[:, :k].clone(), rs_[:, k:].clone())
+        out = nn._forward(arch, nn._Views(arch, th), x[sel].clone(), keep=(keep_row[sel], keep_col[sel]), cache=C,
+                          zbuf=torch.ones(len(sel), k + 1, n), moving=moving)
+        grad = nn._backward(arch, nn._Views(arch, th), C, (out - y[sel]) * (2.0 / (n * arch.n_out)), keep_col[sel])
+        return out, grad, torch.cat(moving, dim=1)
+
+    out_b, grad_b, moving_b = batched(theta, rs, list(range(b)))
+    for i in range(b):
+        out_1, grad_1, moving_1 = batched(theta[i:i + 1], rs[i:i + 1], [i])
+        torch.testing.assert_close(out_b[i], out_1[0], rtol=0, atol=1e-6)
+        torch.testing.assert_close(grad_b[i], grad_1[0], rtol=0, atol=1e-6)
+        torch.testing.assert_close(moving_b[i], moving_1[0], rtol=0, atol=1e-6)
+        # a separately written single model, differentiated by autograd
+        th = theta[i].clone().requires_grad_(True)
+        out_r = reference(arch, th, x[i], keep_row[i], keep_col[i])
+        ((out_r - y[i]) ** 2).mean().backward()
+        torch.testing.assert_close(out_b[i], out_r.detach(), rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(grad_b[i], th.grad, rtol=1e-4, atol=1e-6)
+    # evaluation mode on shared rows equals the reference with moving statistics
+    xs = x[0]
+    out_e = nn._forward(arch, nn._Views(arch, theta), xs, rs=rs)
+    for i in range(b):
+        torch.testing.assert_close(out_e[i], reference(arch, theta[i], xs, rs=rs[i]), rtol=1e-5, atol=1e-6)
+
+
+def test_moving_statistics_follow_keras():
+    arch = make_arch(fwd_hidden=(), macro_hidden=(), n_macro=0)
+    b, n = 2, 7
+    theta, rs = random_state(arch, b)
+    x = torch.randn(b, n, arch.n_fwd)
+    keep_col = torch.ones(b, arch.n_col_drop, n)
+    k = arch.width
+    moving = (rs[:, :k].clone(), rs[:, k:].clone())
+    nn._forward(arch, nn._Views(arch, theta), x.clone(), keep=(None, keep_col), cache=nn._Cache(1),
+                zbuf=torch.ones(b, k + 1, n), moving=moving)
+    z = x.transpose(1, 2)  # raw forwards feed batch norm
+    torch.testing.assert_close(moving[0], 0.99 * rs[:, :k] + 0.01 * z.mean(2))
+    torch.testing.assert_close(moving[1], 0.99 * rs[:, k:] + 0.01 * z.var(2, unbiased=False))
+
+
+def test_group_layer_is_block_diagonal():
+    labels = np.array(["out", "prices", "out", "labor", "prices", "prices", "labor"])
+    arch = make_arch(labels, fwd_hidden=(3,), group_hidden=(2, 1), n_fwd=2, n_macro=7)
+    theta, _ = random_state(arch, 3, seed=4)
+    x = torch.randn(11, 2 + 7)
+    V = nn._Views(arch, theta)
+    h = x[:, 2:]
+    for d in arch.macro:
+        h = nn._hidden(d, V, h, None, None)
+    # by hand: one small network per group, in the order of np.unique(labels)
+    for b in range(3):
+        outs = []
+        for gi, g in enumerate(np.unique(labels)):
+            cols = np.flatnonzero(labels == g)
+            h1 = arch.macro[0]
+            w1 = theta[b, h1.w_off:h1.b_off].view(h1.n_out, h1.n_in)[2 * gi:2 * gi + 2][:, cols]
+            a1 = torch.relu(x[:, 2:][:, cols] @ w1.T + theta[b, h1.b_off + 2 * gi:h1.b_off + 2 * gi + 2])
+            h2 = arch.macro[1]
+            w2 = theta[b, h2.w_off:h2.b_off].view(h2.n_out, h2.n_in)[gi:gi + 1, 2 * gi:2 * gi + 2]
+            outs.append(torch.relu(a1 @ w2.T + theta[b, h2.b_off + gi]))
+        torch.testing.assert_close(h[b].T, torch.cat(outs, dim=1), rtol=1e-5, atol=1e-6)
+    # off-block weights start at zero, are not penalised and stay zero in training
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((80, 9))
+    y = np.abs(X[:, 3]) + 0.1 * rng.standard_normal(80)
+    model = SeedEnsembleNet(n_fwd=2, groups=labels, group_hidden=(2,), lr=0.015, **{**FAST, "max_epochs": 15}).fit(X, y)
+    d = model._arch_.macro[0]
+    off_block = model._theta_[:, d.w_off:d.b_off].view(-1, d.n_out, d.n_in) * (1 - d.mask)
+    assert torch.count_nonzero(off_block) == 0
+    assert torch.all(model._arch_.pen_mask[d.w_off:d.b_off] == d.mask.reshape(-1))
+
+
+def test_early_stopping_keeps_the_best_epoch():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((120, 4))
+    y = X[:, 0] + rng.standard_normal(120)  # noisy: validation loss turns up
+    model = SeedEnsembleNet(n_fwd=4, fwd_hidden=(5,), n_seeds=5, n_keep=2, dropout_grid=(0.1,),
+                            penalty_grid=(0.001,), max_epochs=400, patience=4, lr=0.05).fit(X, y)
+    h = model.history_
+    assert h.shape[1] == 5
+    for s in range(5):
+        ne, be = model.n_epochs_[s], model.best_epoch_[s]
+        assert np.isfinite(h[:ne, s]).all() and np.isnan(h[ne:, s]).all()
+        assert h[be, s] == pytest.approx(model.val_loss_[s], rel=1e-12)
+        assert model.val_loss_[s] <= np.min(h[:ne, s]) + model.min_delta
+        if ne < 400:
+            assert ne == be + model.patience + 1  # stopped after `patience` epochs without improvement
+    assert (model.n_epochs_ < 400).any()
+    # the stored weights are those of the best epoch: their validation MSE is the recorded best
+    Xv, yv = X[model.n_train_:], y[model.n_train_:]
+    members = model.predict_members(Xv, kept_only=False)
+    mse = ((members - yv) ** 2).mean(axis=1)
+    np.testing.assert_allclose(mse, model.val_loss_, rtol=1e-4)
+    assert model.n_val_ == 120 - round(0.85 * 120)
+
+
+def r2(pred, truth):
+    return 1 - ((truth - pred) ** 2).sum() / ((truth - truth.mean(0)) ** 2).sum()
+
+
+def test_learns_linear_forward_rate_truth():
+    rng = np.random.default_rng(2)
+    X = rng.uniform(-1, 1, (300, 5))
+    beta = rng.standard_normal((5, 3))
+    truth = X @ beta
+    y = truth + 0.05 * rng.standard_normal(truth.shape)
+    model = SeedEnsembleNet(n_fwd=5, fwd_hidden=(5,), **{**FAST, "max_epochs": 150, "patience": 10}).fit(X, y)
+    pred = model.predict(X)
+    assert pred.shape == (300, 3)
+    assert r2(pred, truth) > 0.9
+
+
+def test_learns_nonlinear_macro_truth():
+    rng = np.random.default_rng(3)
+    X = np.column_stack([rng.standard_normal(300), rng.uniform(-1, 1, (300, 2))])  # one forward, two macro
+    truth = np.abs(X[:, 1])
+    y = truth + 0.03 * rng.standard_normal(300)
+    model = SeedEnsembleNet(n_fwd=1, fwd_hidden=(), macro_hidden=(8,),
+                            **{**FAST, "max_epochs": 200, "patience": 10}).fit(X, y)
+    pred = model.predict(X)
+    assert pred.shape == (300,)
+    assert r2(pred, truth) > 0.8
+    # out of sample on the validation-free truth
+    Xn = np.column_stack([rng.standard_normal(200), rng.uniform(-1, 1, (200, 2))])
+    assert r2(model.predict(Xn), np.abs(Xn[:, 1])) > 0.8
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((90, 6))
+    y = np.column_stack([X[:, :2].sum(1), X[:, 2] - X[:, 0]]) + 0.2 * rng.standard_normal((90, 2))
+    model = SeedEnsembleNet(n_fwd=3, fwd_hidden=(3,), macro_hidden=(4,), n_seeds=6, n_keep=3,
+                            dropout_grid=(0.1, 0.3), penalty_grid=(0.01, 0.001), max_epochs=40, patience=5, seed=3)
+    return model.fit(X, y), X, y
+
+
+def test_grid_choice_and_top_k_ensemble(fitted):
+    model, X, _ = fitted
+    assert model.grid_val_loss_.shape == (6, 4)
+    np.testing.assert_array_equal(model.val_loss_, model.grid_val_loss_.min(axis=1))
+    grid = np.array([[0.1, 0.01], [0.1, 0.001], [0.3, 0.01], [0.3, 0.001]])
+    np.testing.assert_array_equal(model.chosen_params_, grid[model.grid_val_loss_.argmin(axis=1)])
+    kept = np.argsort(model.val_loss_)[:3]
+    np.testing.assert_array_equal(model.kept_, kept)
+    members = model.predict_members(X, kept_only=False)
+    assert members.shape == (6, 90, 2)
+    np.testing.assert_allclose(model.predict(X), members[kept].mean(axis=0), rtol=1e-6, atol=1e-7)
+    assert model.history_.shape[1] == 24
+
+
+def test_deterministic_given_seed(fitted):
+    model, X, y = fitted
+    again = SeedEnsembleNet(**model.get_params()).fit(X, y)
+    np.testing.assert_array_equal(again.predict(X), model.predict(X))
+    np.testing.assert_array_equal(again.val_loss_, model.val_loss_)
+    other = SeedEnsembleNet(**{**model.get_params(), "seed": 4}).fit(X, y)
+    assert not np.allclose(other.predict(X), model.predict(X))
+
+
+def test_global_random_state_and_threads_untouched():
+    rng = np.random.default_rng(5)
+    X, y = rng.standard_normal((40, 3)), rng.standard_normal(40)
+    torch_state, np_state, threads = torch.get_rng_state(), np.random.get_state(), torch.get_num_threads()  # noqa: NPY002
+    SeedEnsembleNet(n_fwd=3, **{**FAST, "max_epochs": 3}).fit(X, y).predict(X)
+    assert torch.equal(torch.get_rng_state(), torch_state)
+    assert np.random.get_state()[1].tolist() == np_state[1].tolist()  # noqa: NPY002
+    assert torch.get_num_threads() == threads
+
+
+def test_warm_start_refit_keeps_hyper_parameters(fitted):
+    model, X, y = fitted
+    rng = np.random.default_rng(6)
+    X2 = np.vstack([X, rng.standard_normal((6, 6))])
+    y2 = np.vstack([y, rng.standard_normal((6, 2))])
+    warm = SeedEnsembleNet(**model.get_params())
+    warm.fit(X, y)
+    chosen, iters, theta = warm.chosen_params_.copy(), warm.iterations_.copy(), warm._theta_.clone()
+    warm.set_params(warm_start=True, retune=False)
+    warm.fit(X2, y2)
+    np.testing.assert_array_equal(warm.chosen_params_, chosen)
+    assert warm.history_.shape[1] == 6  # only the chosen network of every seed is trained
+    assert (warm.iterations_ > iters).all()  # the Keras decay schedule continues
+    assert not torch.equal(warm._theta_, theta)
+    assert np.isfinite(warm.predict(X2)).all()
+    # a cold refit with retune=False trains from fresh weights at the chosen grid points
+    cold = SeedEnsembleNet(**{**model.get_params(), "retune": False}).fit(X, y)
+    assert cold.history_.shape[1] == 24  # no previous fit: re-tunes
+    cold.fit(X2, y2)
+    assert cold.history_.shape[1] == 6
+    np.testing.assert_array_equal(cold.chosen_params_, chosen)
+    # the architecture may not change under a warm start
+    warm.set_params(fwd_hidden=(4,))
+    with pytest.raises(InputError, match="refit with retune=True"):
+        warm.fit(X2, y2)
+
+
+def test_unbatched_loop_gives_the_same_kind_of_result(fitted):
+    model, X, y = fitted
+    loop = SeedEnsembleNet(**{**model.get_params(), "batched": False}).fit(X, y)
+    assert loop.history_.shape[1] == 24
+    assert loop.grid_val_loss_.shape == (6, 4)
+    # same initial weights, different random streams: validation losses of the same order
+    ratio = np.median(loop.val_loss_) / np.median(model.val_loss_)
+    assert 0.5 < ratio < 2.0
+
+
+@pytest.mark.parametrize("fwd_hidden", [(), (4,)])
+def test_input_gradients_match_finite_differences(fwd_hidden):
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((70, 5)) * np.array([1.0, 0.01, 5.0, 1.0, 2.0]) + 3.0
+    X[:, 3] = 1.5  # a constant column: scaled to 0, zero gradient
+    y = np.column_stack([X[:, 0] - X[:, 2], np.sin(X[:, 4])]) + 0.1 * rng.standard_normal((70, 2))
+    model = SeedEnsembleNet(n_fwd=2, fwd_hidden=fwd_hidden, macro_hidden=(4,), **{**FAST, "max_epochs": 30})
+    model.fit(X, y)
+    x0 = X.mean(axis=0, keepdims=True)
+    grad = model.input_gradients(x0)
+    assert grad.shape == (1, 2, 5)
+    assert np.all(grad[:, :, 3] == 0)
+    span = X.max(0) - X.min(0)
+    for j in [0, 1, 2, 4]:
+        h = 1e-2 * span[j]
+        up, dn = x0.copy(), x0.copy()
+        up[0, j] += h
+        dn[0, j] -= h
+        fd = (model.predict(up) - model.predict(dn)) / (2 * h)
+        np.testing.assert_allclose(grad[0, :, j], fd[0], rtol=1e-3, atol=1e-3 * np.abs(grad).max())
+    assert np.isfinite(model.predict(X)).all()
+
+
+def test_one_row_last_minibatch_and_constant_target_column():
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((40, 3))  # 34 training rows, batches of 11: the last minibatch has one row
+    y = np.column_stack([X[:, 0], np.zeros(40)])
+    model = SeedEnsembleNet(n_fwd=3, batch_size=11, **{**FAST, "max_epochs": 10}).fit(X, y)
+    assert model.n_train_ == 34
+    assert np.isfinite(model._rs_.numpy()).all() and np.isfinite(model.predict(X)).all()
+
+
+def test_bad_input():
+    rng = np.random.default_rng(9)
+    X, y = rng.standard_normal((40, 5)), rng.standard_normal(40)
+    Xnan = X.copy()
+    Xnan[3, 1] = np.nan
+    cases = [
+        (dict(n_fwd=2), Xnan, y, "X"),
+        (dict(n_fwd=2), X[:, :, None], y, "X"),
+        (dict(n_fwd=2), X, y[:30], "y"),
+        (dict(n_fwd=2), X, np.where(np.arange(40) == 5, np.inf, y), "y"),
+        (dict(n_fwd=0), X, y, "n_fwd"),
+        (dict(n_fwd=6), X, y, "n_fwd"),
+        (dict(n_fwd=2, groups=[0, 1]), X, y, "groups"),
+        (dict(n_fwd=2, groups=[0, 1, 1], macro_hidden=(2,)), X, y, "macro_hidden"),
+        (dict(n_fwd=5, macro_hidden=(2,)), X, y, "macro_hidden"),
+        (dict(n_fwd=2, n_seeds=3, n_keep=4), X, y, "n_keep"),
+        (dict(n_fwd=2, fwd_hidden=(0,)), X, y, "fwd_hidden"),
+        (dict(n_fwd=2, dropout_grid=(1.0,)), X, y, "dropout_grid"),
+        (dict(n_fwd=2, val_fraction=0.0), X, y, "val_fraction"),
+        (dict(n_fwd=2), X[:15], y[:15], "X"),
+    ]
+    for params, Xc, yc, column in cases:
+        with pytest.raises(InputError) as err:
+            SeedEnsembleNet(**params).fit(Xc, yc)
+        assert err.value.column == column, (params, err.value)
+    model = SeedEnsembleNet(n_fwd=2, **{**FAST, "max_epochs": 2}).fit(X, y)
+    with pytest.raises(InputError, match="fitted on 5"):
+        model.predict(X[:, :4])
