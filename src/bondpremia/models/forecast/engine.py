@@ -151,8 +151,10 @@ def recursive_forecast(
         ``"purged"`` or ``"bbt"`` (module docstring).
     refit_every, retune_every:
         Refit the model every ``refit_every`` forecast dates (between refits the last fit forecasts), and
-        search its hyper-parameters on the validation block every ``retune_every`` dates (otherwise the last
-        chosen values are kept; networks then continue training from their previous weights, as BBT do).
+        search its hyper-parameters on the validation block at the first refit at least ``retune_every`` dates
+        after the last search (otherwise the last chosen values are kept; networks then continue training from
+        their previous weights, as BBT do). The benchmark is always the mean of the rows available at the
+        forecast date, also between refits.
     seed:
         Base seed; the fit at the ``k``-th forecast date uses ``seed + k`` (deterministic).
     n_seeds, n_keep, n_trees, nn_options:
@@ -188,7 +190,7 @@ def recursive_forecast(
                          f"start the sample earlier or move oos_start later (min_train={min_train})",
                          column="oos_start")
     settings = {"timing": timing, "refit_every": refit_every, "retune_every": retune_every, "seed": seed,
-                "oos_start": str(dates[0]), "horizon": data.horizon}
+                "oos_start": str(dates[0]), "horizon": data.horizon, "importance": importance}
     folder = None
     if cache_dir is not None:
         folder = Path(cache_dir) / f"{spec.name}-{_config_key(spec, data, settings, X, Y)}"
@@ -201,12 +203,13 @@ def recursive_forecast(
     imp_n = 0
     est: Any = None
     start_k = 0
+    last_tune = -(10**9)
     if folder is not None and (folder / "state.pkl").exists():
         with open(folder / "state.pkl", "rb") as fh:
             state = pickle.load(fh)
         start_k = state["done"]
         fc[:start_k], bench[:start_k], ntrain[:start_k] = state["fc"], state["bench"], state["ntrain"]
-        imp_sum, imp_n, est = state["imp_sum"], state["imp_n"], state["est"]
+        imp_sum, imp_n, est, last_tune = state["imp_sum"], state["imp_n"], state["est"], state["last_tune"]
     for k in range(start_k, len(dates)):
         pos = int(positions[k])
         n = training_rows(pos, timing, data.horizon)
@@ -214,7 +217,9 @@ def recursive_forecast(
         if est is None or k % refit_every == 0:
             if est is None:
                 est = fresh(spec)
-            retune_now = k % retune_every == 0
+            retune_now = k - last_tune >= retune_every
+            if retune_now:
+                last_tune = k
             _set_if(est, retune=retune_now, warm_start=True)
             _set_if(est, seed=seed + k, random_state=seed + k)
             est.fit(X_train, Y_train)
@@ -231,7 +236,7 @@ def recursive_forecast(
             tmp = folder / "state.pkl.tmp"
             with open(tmp, "wb") as fh:
                 pickle.dump({"done": k + 1, "fc": fc[: k + 1], "bench": bench[: k + 1], "ntrain": ntrain[: k + 1],
-                             "imp_sum": imp_sum, "imp_n": imp_n, "est": est}, fh)
+                             "imp_sum": imp_sum, "imp_n": imp_n, "est": est, "last_tune": last_tune}, fh)
             tmp.replace(folder / "state.pkl")
         if progress is not None:
             progress(k + 1, len(dates))

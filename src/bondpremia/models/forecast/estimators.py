@@ -185,7 +185,7 @@ class PenalizedLinear(_Base):
     (scikit-learn's parametrization; ``l1_ratio = 0`` is ridge, solved in closed form through the SVD for the
     whole penalty grid at once; ``l1_ratio = 1`` is the lasso). The penalty grid is ``n_alphas`` values
     log-spaced over four decades below the smallest penalty that sets every slope to zero (for ridge, over
-    ``[1e-4, 1e4]`` times the mean squared singular value / n). Each maturity gets its own (alpha, l1_ratio).
+    ``[1e-4, 1e4]`` times the sum of squared singular values / n, i.e. the trace of ``X'X/n``). Each maturity gets its own (alpha, l1_ratio).
     """
 
     def __init__(self, n_fwd: int = 0, l1_ratios: Sequence[float] = (0.5,), n_alphas: int = 40,
@@ -375,10 +375,11 @@ class ValidatedTrees(_Base):
         self._remember_shape(y)
         if self.retune or not hasattr(self, "best_params_"):
             n_train = validation_split(len(X), self.val_fraction)
-            scores = [((self._make(p).fit(X[:n_train], Y[:n_train]).predict(X[n_train:]).reshape(-1, Y.shape[1])
+            fit_y = Y[:n_train, 0] if Y.shape[1] == 1 else Y[:n_train]
+            scores = [((self._make(p).fit(X[:n_train], fit_y).predict(X[n_train:]).reshape(-1, Y.shape[1])
                         - Y[n_train:]) ** 2).mean() for p in self._grid()]
             self.best_params_ = self._grid()[int(np.argmin(scores))]
-        self.model_ = self._make(self.best_params_).fit(X, Y)
+        self.model_ = self._make(self.best_params_).fit(X, Y[:, 0] if Y.shape[1] == 1 else Y)
         return self
 
     def predict(self, X: Any) -> FloatArray:
@@ -467,8 +468,6 @@ _GROUP_WIDTHS = {1: (1,), 2: (2, 1), 3: (3, 2, 1)}
 
 
 def _network(name: str, n_fwd: int, groups: Any, n_seeds: int, n_keep: int, nn_options: dict[str, Any]) -> Any:
-    from bondpremia.models.forecast.nn import SeedEnsembleNet
-
     common = dict(n_fwd=n_fwd, n_seeds=n_seeds, n_keep=n_keep, **nn_options)
     m = re.fullmatch(r"nn(\d)_(\d+)", name)
     if m:
@@ -476,6 +475,8 @@ def _network(name: str, n_fwd: int, groups: Any, n_seeds: int, n_keep: int, nn_o
         widths = tuple(int(c) for c in digits) if len(digits) == layers else (int(digits),) * layers
         if layers < 1 or (len(digits) != layers and len(digits) != 1):
             raise InputError(f"cannot read the architecture of {name!r}", column="models")
+        from bondpremia.models.forecast.nn import SeedEnsembleNet
+
         return SeedEnsembleNet(fwd_hidden=widths, macro_hidden=(), **common), False
     m = re.fullmatch(r"nn_(macro|group)(\d)(_fwd|_fwdnet)?", name)
     if m:
@@ -484,6 +485,8 @@ def _network(name: str, n_fwd: int, groups: Any, n_seeds: int, n_keep: int, nn_o
         if widths is None:
             raise InputError(f"{name!r}: 1 to 3 hidden layers are available", column="models")
         fwd_hidden = (3,) if join == "_fwdnet" else ()
+        from bondpremia.models.forecast.nn import SeedEnsembleNet
+
         if kind == "macro":
             return SeedEnsembleNet(fwd_hidden=fwd_hidden, macro_hidden=widths, **common), True
         if groups is None:
