@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from bondpremia.cli._common import cli_input
 from bondpremia.errors import InputError
 from bondpremia.models.forecast.estimators import MODEL_HELP
 
@@ -39,8 +40,10 @@ def forecast(
     seed: Annotated[int, typer.Option(help="Base random seed.")] = 0,
     cache: Annotated[Path | None, typer.Option(help="Cache folder: resume an interrupted run.")] = None,
     figures: Annotated[bool, typer.Option(help="Write OUT/figures/*.png.")] = True,
+    dm_against: Annotated[str | None, typer.Option(help="Write OUT/dm.csv: Diebold-Mariano tests of every model "
+                                                         "against this one.")] = None,
 ) -> None:
-    """Write OUT/r2oos.csv, r2oos_factors.csv, forecasts.parquet, importance.csv and figures."""
+    """Write OUT/r2oos.csv, r2oos_factors.csv, forecasts.parquet, importance.csv, dm.csv and figures."""
     from bondpremia.models.forecast import report_tables, treasury_data
     from bondpremia.models.forecast.engine import recursive_forecast
     from bondpremia.models.forecast.estimators import make_model
@@ -55,21 +58,26 @@ def forecast(
     if macro is not None:
         with console.status("preparing the macro panel"):
             mac, grp = read_macro(macro, start=start, end=end, groups=groups)
-    data = treasury_data(y, mac, grp, start=start, end=end, lag_non_market=lag_macro)
+    data = cli_input(treasury_data, y, mac, grp, start=start, end=end, lag_non_market=lag_macro)
     n_fwd = data.forwards.shape[1]
     for name in names:  # fail on a bad name before hours of fitting
-        make_model(name, n_fwd, None if data.groups is None else data.groups.to_numpy(), n_seeds=seeds,
-                   n_keep=keep, n_trees=trees)
+        cli_input(make_model, name, n_fwd, None if data.groups is None else data.groups.to_numpy(), n_seeds=seeds,
+                  n_keep=keep, n_trees=trees)
     runs = []
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as bar:
         for name in names:
             task = bar.add_task(name, total=None)
-            runs.append(recursive_forecast(
+
+            def step(done: int, total: int, task: TaskID = task) -> None:
+                bar.update(task, completed=done, total=total)
+
+            runs.append(cli_input(
+                recursive_forecast,
                 data, name, oos_start=oos_start, timing=timing, refit_every=refit_every, retune_every=retune_every,
-                seed=seed, n_seeds=seeds, n_keep=keep, n_trees=trees, cache_dir=cache,
-                progress=lambda done, total, task=task: bar.update(task, completed=done, total=total)))
-    tables = report_tables(runs, data, out, figures=figures)
+                seed=seed, n_seeds=seeds, n_keep=keep, n_trees=trees, cache_dir=cache, progress=step))
+    tables = cli_input(report_tables, runs, data, out, figures=figures,
+                       dm_against=None if dm_against is None else dm_against.strip().lower())
     table = Table(title=f"R²oos in percent ({timing} timing), Clark-West: *** 1%, ** 5%, * 10%")
     wide = tables.r2oos_wide
     table.add_column("model")

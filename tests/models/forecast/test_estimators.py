@@ -494,9 +494,10 @@ def test_make_model_parameters():
 
 @pytest.mark.parametrize("name", ["foo", "pcr", "ln_macro", "xgb", "ridge_macro_macro"])
 def test_make_model_unknown_name(name):
-    with pytest.raises(InputError, match="known models") as info:
+    with pytest.raises(InputError, match="unknown model") as info:
         make_model(name, 10)
     assert "pcr<k>" in str(info.value) and "ridge, lasso, enet" in str(info.value)
+    assert "\n" not in str(info.value)
 
 
 @pytest.mark.parametrize("name", ["nn9_12", "nn_macro7", "nn_group4", "nn12_3"])

@@ -73,12 +73,14 @@ def _ols(X: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
 
 
 class _Base(RegressorMixin, BaseEstimator):
-    def _check(self, X: Any, y: Any = None) -> tuple[FloatArray, FloatArray | None]:
+    def _check(self, X: Any) -> FloatArray:
         X = np.asarray(X, dtype=float)
         if X.ndim != 2 or not np.isfinite(X).all():
             raise InputError("X must be a finite 2-D array", column="X")
-        if y is None:
-            return X, None
+        return X
+
+    def _check_xy(self, X: Any, y: Any) -> tuple[FloatArray, FloatArray]:
+        X = self._check(X)
         Y = _2d(y)
         if len(Y) != len(X) or not np.isfinite(Y).all():
             raise InputError("y must be finite with one row per row of X", column="y")
@@ -99,13 +101,13 @@ class HistoricalMean(_Base):
         self.n_fwd = n_fwd
 
     def fit(self, X: Any, y: Any) -> HistoricalMean:
-        _, Y = self._check(X, y)
+        _, Y = self._check_xy(X, y)
         self._remember_shape(y)
-        self.mean_ = Y.mean(axis=0)  # type: ignore[union-attr]
+        self.mean_ = Y.mean(axis=0)
         return self
 
     def predict(self, X: Any) -> FloatArray:
-        X, _ = self._check(X)
+        X = self._check(X)
         return self._out(np.tile(self.mean_, (len(X), 1)))
 
 
@@ -117,13 +119,13 @@ class OLS(_Base):
         self.n_fwd = n_fwd
 
     def fit(self, X: Any, y: Any) -> OLS:
-        X, Y = self._check(X, y)
+        X, Y = self._check_xy(X, y)
         self._remember_shape(y)
         self.intercept_, self.coef_ = _ols(X, Y)
         return self
 
     def predict(self, X: Any) -> FloatArray:
-        X, _ = self._check(X)
+        X = self._check(X)
         return self._out(self.intercept_ + X @ self.coef_)
 
 
@@ -142,7 +144,7 @@ class PCR(_Base):
         return np.column_stack([Z, Z**2]) if self.squared else Z
 
     def fit(self, X: Any, y: Any) -> PCR:
-        X, Y = self._check(X, y)
+        X, Y = self._check_xy(X, y)
         self._remember_shape(y)
         k = int(self.n_components)
         if not 1 <= k <= X.shape[1]:
@@ -154,7 +156,7 @@ class PCR(_Base):
         return self
 
     def predict(self, X: Any) -> FloatArray:
-        X, _ = self._check(X)
+        X = self._check(X)
         return self._out(self.intercept_ + self._features(X) @ self.coef_)
 
 
@@ -167,14 +169,14 @@ class PLS(_Base):
         self.n_components = n_components
 
     def fit(self, X: Any, y: Any) -> PLS:
-        X, Y = self._check(X, y)
+        X, Y = self._check_xy(X, y)
         self._remember_shape(y)
         k = min(int(self.n_components), X.shape[1])
-        self.models_ = [PLSRegression(n_components=k, scale=True).fit(X, Y[:, j]) for j in range(Y.shape[1])]  # type: ignore[index]
+        self.models_ = [PLSRegression(n_components=k, scale=True).fit(X, Y[:, j]) for j in range(Y.shape[1])]
         return self
 
     def predict(self, X: Any) -> FloatArray:
-        X, _ = self._check(X)
+        X = self._check(X)
         return self._out(np.column_stack([m.predict(X).reshape(-1) for m in self.models_]))
 
 
@@ -185,7 +187,8 @@ class PenalizedLinear(_Base):
     (scikit-learn's parametrization; ``l1_ratio = 0`` is ridge, solved in closed form through the SVD for the
     whole penalty grid at once; ``l1_ratio = 1`` is the lasso). The penalty grid is ``n_alphas`` values
     log-spaced over four decades below the smallest penalty that sets every slope to zero (for ridge, over
-    ``[1e-4, 1e4]`` times the sum of squared singular values / n, i.e. the trace of ``X'X/n``). Each maturity gets its own (alpha, l1_ratio).
+    ``[1e-4, 1e4]`` times the sum of squared singular values / n, i.e. the trace of ``X'X/n``).
+    Each maturity gets its own (alpha, l1_ratio).
     """
 
     def __init__(self, n_fwd: int = 0, l1_ratios: Sequence[float] = (0.5,), n_alphas: int = 40,
@@ -223,8 +226,7 @@ class PenalizedLinear(_Base):
         return Xs - Xs.mean(axis=0), y - ym, mu, ym, sd
 
     def fit(self, X: Any, y: Any) -> PenalizedLinear:
-        X, Y = self._check(X, y)
-        assert Y is not None
+        X, Y = self._check_xy(X, y)
         self._remember_shape(y)
         m = Y.shape[1]
         if self.retune or not hasattr(self, "best_"):
@@ -257,7 +259,7 @@ class PenalizedLinear(_Base):
         return self
 
     def predict(self, X: Any) -> FloatArray:
-        X, _ = self._check(X)
+        X = self._check(X)
         return self._out(self.intercept_ + ((X - self.mu_) / self.sd_) @ self.coef_)
 
 
@@ -274,8 +276,7 @@ class CochranePiazzesi(_Base):
         return self.gamma0_ + X[:, : self.k_] @ self.gamma_
 
     def fit(self, X: Any, y: Any) -> CochranePiazzesi:
-        X, Y = self._check(X, y)
-        assert Y is not None
+        X, Y = self._check_xy(X, y)
         self._remember_shape(y)
         self.k_ = min(int(self.n_cp), int(self.n_fwd) or X.shape[1])
         g0, g = _ols(X[:, : self.k_], Y.mean(axis=1))
@@ -284,7 +285,7 @@ class CochranePiazzesi(_Base):
         return self
 
     def predict(self, X: Any) -> FloatArray:
-        X, _ = self._check(X)
+        X = self._check(X)
         return self._out(self.intercept_ + self._cp(X)[:, None] @ self.coef_)
 
 
@@ -309,8 +310,7 @@ class LudvigsonNg(_Base):
         return np.column_stack([cp, self._candidates(X)[:, list(self.chosen_)]])
 
     def fit(self, X: Any, y: Any) -> LudvigsonNg:
-        X, Y = self._check(X, y)
-        assert Y is not None
+        X, Y = self._check_xy(X, y)
         self._remember_shape(y)
         if X.shape[1] <= self.n_fwd:
             raise InputError("the Ludvigson-Ng model needs macro columns after the forwards", column="macro")
@@ -324,7 +324,8 @@ class LudvigsonNg(_Base):
             C = self._candidates(X)
             ybar = Y.mean(axis=1)
             n = len(X)
-            best, pick = np.inf, ()
+            best = np.inf
+            pick: tuple[int, ...] = ()
             for size in range(1, C.shape[1] + 1):
                 for subset in itertools.combinations(range(C.shape[1]), size):
                     a, b = _ols(C[:, subset], ybar)
@@ -337,7 +338,7 @@ class LudvigsonNg(_Base):
         return self
 
     def predict(self, X: Any) -> FloatArray:
-        X, _ = self._check(X)
+        X = self._check(X)
         return self._out(self.intercept_ + self._design(X) @ self.coef_)
 
 
@@ -370,8 +371,7 @@ class ValidatedTrees(_Base):
         return cls(n_estimators=self.n_estimators, random_state=self.random_state, n_jobs=self.n_jobs, **params)
 
     def fit(self, X: Any, y: Any) -> ValidatedTrees:
-        X, Y = self._check(X, y)
-        assert Y is not None
+        X, Y = self._check_xy(X, y)
         self._remember_shape(y)
         if self.retune or not hasattr(self, "best_params_"):
             n_train = validation_split(len(X), self.val_fraction)
@@ -383,7 +383,7 @@ class ValidatedTrees(_Base):
         return self
 
     def predict(self, X: Any) -> FloatArray:
-        X, _ = self._check(X)
+        X = self._check(X)
         return self._out(self.model_.predict(X).reshape(len(X), -1))
 
 
@@ -407,8 +407,7 @@ class GradientBoostedTrees(_Base):
                                          subsample=1.0, random_state=self.random_state)
 
     def fit(self, X: Any, y: Any) -> GradientBoostedTrees:
-        X, Y = self._check(X, y)
-        assert Y is not None
+        X, Y = self._check_xy(X, y)
         self._remember_shape(y)
         m = Y.shape[1]
         if self.retune or not hasattr(self, "best_params_"):
@@ -428,7 +427,7 @@ class GradientBoostedTrees(_Base):
         return self
 
     def predict(self, X: Any) -> FloatArray:
-        X, _ = self._check(X)
+        X = self._check(X)
         return self._out(np.column_stack([m.predict(X) for m in self.models_]))
 
 
@@ -463,6 +462,12 @@ class ModelSpec:
     seeded: bool
 
 
+def _unknown(name: str) -> str:
+    known = "hm, ols, cp, ln, pcr<k>, pcrsq<k>, pls<k>, ridge, lasso, enet, tree, rf, et, gbrt (+ _macro), " \
+            "nn<L>_<widths>, nn_macro<L>[_fwd|_fwdnet], nn_group<L>[_fwd|_fwdnet]"
+    return f"unknown model {name!r}; known: {known} (see MODEL_HELP or `bondpremia treasury forecast --help`)"
+
+
 _MACRO_WIDTHS = {1: (32,), 2: (32, 16), 3: (32, 16, 8)}
 _GROUP_WIDTHS = {1: (1,), 2: (2, 1), 3: (3, 2, 1)}
 
@@ -481,9 +486,10 @@ def _network(name: str, n_fwd: int, groups: Any, n_seeds: int, n_keep: int, nn_o
     m = re.fullmatch(r"nn_(macro|group)(\d)(_fwd|_fwdnet)?", name)
     if m:
         kind, layers, join = m.group(1), int(m.group(2)), m.group(3) or "_fwd"
-        widths = (_MACRO_WIDTHS if kind == "macro" else _GROUP_WIDTHS).get(layers)
-        if widths is None:
+        found = (_MACRO_WIDTHS if kind == "macro" else _GROUP_WIDTHS).get(layers)
+        if found is None:
             raise InputError(f"{name!r}: 1 to 3 hidden layers are available", column="models")
+        widths = found
         fwd_hidden = (3,) if join == "_fwdnet" else ()
         from bondpremia.models.forecast.nn import SeedEnsembleNet
 
@@ -493,7 +499,7 @@ def _network(name: str, n_fwd: int, groups: Any, n_seeds: int, n_keep: int, nn_o
             raise InputError(f"{name!r} needs the McCracken-Ng group of every macro series", column="groups")
         return SeedEnsembleNet(fwd_hidden=fwd_hidden, groups=np.asarray(groups), group_hidden=widths,
                                **common), True
-    raise InputError(f"unknown model {name!r}; known models:\n{MODEL_HELP}", column="models")
+    raise InputError(_unknown(name), column="models")
 
 
 def make_model(name: str, n_fwd: int, groups: Any = None, *, n_seeds: int = 100, n_keep: int = 10,
@@ -531,7 +537,7 @@ def make_model(name: str, n_fwd: int, groups: Any = None, *, n_seeds: int = 100,
     if base.startswith("nn") and not macro:
         est, uses_macro = _network(base, n_fwd, groups, n_seeds, n_keep, nn_options or {})
         return ModelSpec(key, est, uses_macro, True)
-    raise InputError(f"unknown model {name!r}; known models:\n{MODEL_HELP}", column="models")
+    raise InputError(_unknown(name), column="models")
 
 
 def fresh(spec: ModelSpec) -> Any:

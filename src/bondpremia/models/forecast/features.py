@@ -85,7 +85,8 @@ def _month_index(frame: pd.DataFrame, argument: str) -> pd.DataFrame:
     if not isinstance(frame.index, pd.DatetimeIndex):
         raise InputError("needs a DatetimeIndex of months", column=argument)
     out = frame.copy()
-    out.index = pd.DatetimeIndex(out.index.to_period("M").to_timestamp(how="end").normalize(), name="date")
+    out.index = pd.DatetimeIndex(pd.DatetimeIndex(out.index).to_period("M").to_timestamp(how="end").normalize(),
+                                 name="date")
     if out.index.has_duplicates:
         dup = out.index[out.index.duplicated()][0]
         raise InputError(f"month {dup:%Y-%m} appears twice", column=argument)

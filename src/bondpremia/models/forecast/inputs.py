@@ -37,9 +37,11 @@ def zero_yields_from_par(par: pd.DataFrame) -> pd.DataFrame:
     from bondpremia.fixed_income.curves import par_to_zero
 
     daily = par.dropna(how="all").sort_index()
-    last = daily.groupby(daily.index.to_period("M")).tail(1)
+    days = pd.DatetimeIndex(daily.index)
+    last = daily.groupby(days.to_period("M")).tail(1)
     zero = par_to_zero(last, maturities_years=[float(n) for n in range(1, 11)]).zero
-    zero.index = pd.DatetimeIndex(last.index.to_period("M").to_timestamp(how="end").normalize(), name="date")
+    zero.index = pd.DatetimeIndex(pd.DatetimeIndex(last.index).to_period("M").to_timestamp(how="end").normalize(),
+                                  name="date")
     zero.columns = pd.Index([int(round(12 * float(c))) for c in zero.columns], name="maturity_months")
     return zero
 
@@ -123,8 +125,9 @@ def read_macro(path: str | Path, start: object = None, end: object = None, group
         from bondpremia.models.forecast.features import month
 
         lo = None if start is None else month(start, "start") - pd.offsets.MonthEnd(1)
+        hi = None if end is None else month(end, "end")
         fred = load_fredmd(path)
-        panel = prepare_fredmd(fred, start=lo, end=end, n_factors=n_factors)
+        panel = prepare_fredmd(fred, start=lo, end=hi, n_factors=n_factors)
         grp = read_groups(groups) if groups is not None else fredmd_groups(panel.columns)
         return panel, grp
     panel = _table(path)

@@ -47,10 +47,10 @@ Deviations from BBT's Keras implementation (each also stated where it applies):
   standard deviations and rescaled to variance ``2 / fan_in``); biases start at 0;
 * the penalty ``lambda (sum |w| + sum w^2)`` of a hidden kernel enters through its (sub)gradient
   ``lambda (sign(w) + 2 w)``, added to the gradient of the minibatch MSE, which is what Keras' optimizer uses;
-* warm-started refits (``warm_start=True, retune=False``) continue from each seed's best weights and batch-norm
-  statistics of the previous fit, with the optimizer's iteration count carried over (the Keras ``decay``
-  schedule goes on, as when a Keras model is trained again) but the momentum reset to zero; the inputs are
-  re-scaled on the new training window;
+* warm-started refits (``warm_start=True, retune=False``) start from each seed's best weights and batch-norm
+  statistics of the last **re-tuning** fit, with a fresh optimizer (iteration count and momentum at zero, so the
+  learning rate starts again at ``lr``), as BBT's code does (it reloads the model saved at the last re-tuning and
+  compiles it with a new SGD); the inputs are re-scaled on the new training window;
 * with ``retune=True`` every grid point of a seed starts from the same initial weights, drawn from that seed.
 """
 
@@ -580,8 +580,8 @@ class SeedEnsembleNet(RegressorMixin, BaseEstimator):
     warm_start, retune:
         ``retune=True`` trains every seed on every grid point from fresh initial weights and chooses the
         hyper-parameters. ``retune=False`` on a fitted model trains only the ``n_seeds`` networks with each seed's
-        previously chosen (dropout, lambda): from the previous best weights if ``warm_start`` (BBT continue training
-        the saved model between re-tunings), else from fresh initial weights. Without a previous fit
+        previously chosen (dropout, lambda): from the weights of the last re-tuning fit if ``warm_start`` (BBT
+        continue training the model saved at the last re-tuning), else from fresh initial weights. Without a previous fit
         ``retune=False`` behaves as ``retune=True``.
     seed:
         Seed of every random number (initial weights, shuffling, dropout); the global RNGs are not touched.
@@ -813,7 +813,8 @@ class SeedEnsembleNet(RegressorMixin, BaseEstimator):
         if warm:
             params = np.asarray(self.chosen_params_, dtype=np.float64)
             if self.warm_start:
-                theta0, rs0, it0 = self._theta_.clone(), self._rs_.clone(), self.iterations_.copy()
+                # BBT's code reloads the model saved at the last re-tuning and compiles it with a new optimizer
+                theta0, rs0, it0 = self._theta_tune_.clone(), self._rs_tune_.clone(), np.zeros(n_s)
             else:
                 theta0, rs0, it0 = self._fresh(arch, seq, n_s), _init_stats(arch, n_s), np.zeros(n_s)
             res = self._run(arch, data, theta0, rs0, it0, params[:, 0], params[:, 1], cfg, seq)
@@ -832,6 +833,8 @@ class SeedEnsembleNet(RegressorMixin, BaseEstimator):
         self._arch_ = arch
         self._theta_ = res.theta[chosen].clone()
         self._rs_ = res.rs[chosen].clone()
+        if not warm:
+            self._theta_tune_, self._rs_tune_ = self._theta_, self._rs_
         self.iterations_ = res.iterations[chosen]
         self.val_loss_ = res.best_loss[chosen]
         self.kept_ = np.argsort(self.val_loss_, kind="stable")[:int(self.n_keep)]

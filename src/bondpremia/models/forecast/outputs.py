@@ -11,27 +11,53 @@ import numpy as np
 import pandas as pd
 
 from bondpremia.models.forecast.engine import ForecastRun
+from bondpremia.errors import InputError
 from bondpremia.models.forecast.evaluation import (
     cumulative_sse_difference,
+    diebold_mariano,
     plot_cumulative_sse,
     r2oos_table,
     significance_stars,
 )
 from bondpremia.models.forecast.features import TreasuryData
 
-__all__ = ["ForecastTables", "curve_factors", "grouped_importance", "report_tables", "wide_frames"]
+__all__ = ["ForecastTables", "curve_factors", "dm_table", "grouped_importance", "report_tables", "wide_frames"]
 
 
 @dataclass
 class ForecastTables:
     """``r2oos`` (long: model, maturity, r2oos in percent, cw_pvalue), ``r2oos_factors`` (same for level,
     slope, curvature), ``r2oos_wide`` (models x maturities, strings with stars), ``importance`` (long, with
-    group and share) or ``None``."""
+    group and share) or ``None``, ``dm`` (Diebold-Mariano tests against a reference model) or ``None``."""
 
     r2oos: pd.DataFrame
     r2oos_factors: pd.DataFrame
     r2oos_wide: pd.DataFrame
     importance: pd.DataFrame | None
+    dm: pd.DataFrame | None = None
+
+
+def dm_table(actual: pd.DataFrame, models: dict[str, pd.DataFrame], reference: str, horizon: int = 12) -> pd.DataFrame:
+    """Diebold-Mariano tests (squared loss, HLN correction, two-sided) of every model against ``reference``:
+    ``model, reference, maturity, dm_stat, dm_pvalue, mean_loss_diff, lrv_method``; a negative statistic means
+    the model's squared errors are smaller than the reference's."""
+    if reference not in models:
+        raise InputError(f"reference model {reference!r} is not among the models run", column="dm_against")
+    rows = []
+    for name, fc in models.items():
+        if name == reference:
+            continue
+        for col in actual.columns:
+            try:
+                res = diebold_mariano(actual[col], fc[col], models[reference][col], horizon=horizon)
+            except InputError:  # identical losses (e.g. the same forecasts): no test
+                rows.append({"model": name, "reference": reference, "maturity": str(col), "dm_stat": np.nan,
+                             "dm_pvalue": np.nan, "mean_loss_diff": 0.0, "lrv_method": "identical losses"})
+                continue
+            rows.append({"model": name, "reference": reference, "maturity": str(col), "dm_stat": res.stat,
+                         "dm_pvalue": res.pvalue, "mean_loss_diff": res.mean_loss_diff, "lrv_method": res.lrv_method})
+    return pd.DataFrame(rows, columns=["model", "reference", "maturity", "dm_stat", "dm_pvalue", "mean_loss_diff",
+                                       "lrv_method"])
 
 
 def wide_frames(forecasts: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], pd.DataFrame]:
@@ -79,10 +105,10 @@ def _stars_wide(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def report_tables(runs: Sequence[ForecastRun], data: TreasuryData, out: str | Path | None = None,
-                  figures: bool = True) -> ForecastTables:
+                  figures: bool = True, dm_against: str | None = None) -> ForecastTables:
     """Evaluate forecast runs (same dates and timing) and, with ``out``, write ``r2oos.csv``,
-    ``r2oos_factors.csv``, ``forecasts.parquet``, ``importance.csv`` and ``figures/cumulative_sse.png``,
-    ``figures/importance.png``."""
+    ``r2oos_factors.csv``, ``forecasts.parquet``, ``importance.csv``, ``dm.csv`` (with ``dm_against``: every
+    model against that one) and ``figures/cumulative_sse.png``, ``figures/importance.png``."""
     forecasts = pd.concat([r.forecasts for r in runs], ignore_index=True)
     actual, models, benchmark = wide_frames(forecasts)
     table = r2oos_table(actual, models, benchmark)
@@ -90,13 +116,16 @@ def report_tables(runs: Sequence[ForecastRun], data: TreasuryData, out: str | Pa
                                curve_factors(benchmark))
     imps = [r.importance for r in runs if r.importance is not None]
     imp = grouped_importance(pd.concat(imps, ignore_index=True), data.groups) if imps else None
-    tables = ForecastTables(table, factor_table, _stars_wide(table), imp)
+    dm = dm_table(actual, models, dm_against, data.horizon) if dm_against is not None else None
+    tables = ForecastTables(table, factor_table, _stars_wide(table), imp, dm)
     if out is None:
         return tables
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "r2oos.csv", index=False)
     factor_table.to_csv(out / "r2oos_factors.csv", index=False)
+    if dm is not None:
+        dm.to_csv(out / "dm.csv", index=False)
     forecasts.to_parquet(out / "forecasts.parquet", index=False)
     (imp if imp is not None else pd.DataFrame(columns=["model", "maturity", "predictor", "importance", "group",
                                                         "share"])).to_csv(out / "importance.csv", index=False)
@@ -126,7 +155,7 @@ def _figures(folder: Path, actual: pd.DataFrame, models: dict[str, pd.DataFrame]
     fig.savefig(folder / "cumulative_sse.png", dpi=120)
     plt.close(fig)
     if imp is not None and len(imp):
-        share = imp[imp["maturity"] == col].groupby(["model", "group"])["share"].sum().unstack(fill_value=0.0)
+        share = imp[imp["maturity"] == col].groupby(["model", "group"])["share"].sum().unstack().fillna(0.0)
         fig, ax = plt.subplots(figsize=(10, 1.5 + 0.6 * len(share)))
         (100 * share).plot.barh(stacked=True, ax=ax)
         ax.legend(title="group", bbox_to_anchor=(1.02, 1.0), loc="upper left", fontsize=8)
