@@ -581,8 +581,8 @@ class SeedEnsembleNet(RegressorMixin, BaseEstimator):
         ``retune=True`` trains every seed on every grid point from fresh initial weights and chooses the
         hyper-parameters. ``retune=False`` on a fitted model trains only the ``n_seeds`` networks with each seed's
         previously chosen (dropout, lambda): from the weights of the last re-tuning fit if ``warm_start`` (BBT
-        continue training the model saved at the last re-tuning), else from fresh initial weights. Without a previous fit
-        ``retune=False`` behaves as ``retune=True``.
+        continue training the model saved at the last re-tuning), else from fresh initial weights. Without a
+        previous fit ``retune=False`` behaves as ``retune=True``.
     seed:
         Seed of every random number (initial weights, shuffling, dropout); the global RNGs are not touched.
     batched:
