@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bondpremia.models.forecast.engine import ForecastRun
 from bondpremia.errors import InputError
+from bondpremia.models.forecast.engine import ForecastRun
 from bondpremia.models.forecast.evaluation import (
     cumulative_sse_difference,
     diebold_mariano,
