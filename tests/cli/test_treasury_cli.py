@@ -74,8 +74,22 @@ def test_bad_model_name_is_one_line(sim, tmp_path, capsys):
     assert "--models" in err and "nn9_x" in err
 
 
-@pytest.mark.parametrize("cmd", [["treasury"], ["treasury", "forecast"], ["simulate", "treasury"]])
+@pytest.mark.parametrize("cmd", [["treasury"], ["treasury", "forecast"], ["treasury", "fredmd"],
+                                 ["simulate", "treasury"]])
 def test_help(capsys, cmd):
     code, out, _ = run(capsys, *cmd, "--help")
     assert code == 0
     assert "Usage" in out
+
+
+def test_fredmd_download_offline_is_one_line(tmp_path, capsys, monkeypatch):
+    import urllib.request
+
+    def offline(*args, **kwargs):
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    code, _, err = run(capsys, "treasury", "fredmd", "--vintage", "2018-12", "--out", str(tmp_path))
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1
+    assert "--vintage" in err and "2018-12" in err and "by hand" in err

@@ -80,7 +80,7 @@ def forecast(
                        dm_against=None if dm_against is None else dm_against.strip().lower())
     table = Table(title=f"R²oos in percent ({timing} timing), Clark-West: *** 1%, ** 5%, * 10%")
     wide = tables.r2oos_wide
-    table.add_column("model")
+    table.add_column("model", no_wrap=True)
     for col in wide.columns:
         table.add_column(str(col), justify="right")
     for model, row in wide.iterrows():
@@ -88,3 +88,15 @@ def forecast(
     Console().print(table)
     console.print(f"wrote {out}/r2oos.csv, r2oos_factors.csv, forecasts.parquet, importance.csv"
                   + (", figures/" if figures else ""))
+
+
+@app.command("fredmd")
+def fredmd(
+    vintage: Annotated[str, typer.Option(help="YYYY-MM or current.")] = "current",
+    out: Annotated[Path, typer.Option(help="Target file or existing folder.")] = Path("."),
+) -> None:
+    """Download a FRED-MD vintage CSV from the St. Louis Fed (needs internet; otherwise download it by hand)."""
+    from bondpremia.data.fredmd import download_fredmd
+
+    path = cli_input(download_fredmd, vintage, dest=out)
+    Console(stderr=True).print(f"wrote {path}")

@@ -166,6 +166,7 @@ def treasury_data(
         holes = mac.isna() & rx.notna().all(axis=1).to_numpy()[:, None]
         if holes.to_numpy().any():
             r, c = np.argwhere(holes.to_numpy())[0]
-            raise InputError(f"macro value missing in {mac.index[r]:%Y-%m}; impute it (prepare_fredmd) or change "
-                             "start/end", column=str(mac.columns[c]))
+            hint = " (the one-month lag needs the month before it)" if lag_non_market else ""
+            raise InputError(f"series {mac.columns[c]!r} is missing in {mac.index[r]:%Y-%m}{hint}; impute it "
+                             "(prepare_fredmd) or change start/end", column="macro")
     return TreasuryData(forwards=fwd, macro=mac, groups=grp, targets=rx, horizon=horizon)
