@@ -622,6 +622,8 @@ class SeedEnsembleNet(RegressorMixin, BaseEstimator):
     _arch_: _Arch
     _theta_: torch.Tensor  # (n_seeds, P) best weights of every seed's chosen network
     _rs_: torch.Tensor  # (n_seeds, 2 k) their batch-norm moving statistics
+    _theta_tune_: torch.Tensor  # the same at the last re-tuning fit: the start of warm refits
+    _rs_tune_: torch.Tensor
     iterations_: np.ndarray
     chosen_params_: np.ndarray
 
