@@ -1,0 +1,47 @@
+"""Bond characteristics panel (Kelly, Palhares and Pruitt 2023 style): definitions (one small function per
+characteristic, in :mod:`~bondpremia.characteristics.definitions`), the vectorized rolling and walk-forward OLS
+engine and cross-sectional transforms, macro series, and :func:`build_characteristics`, which computes the whole
+panel on the dense bond x month grid."""
+
+from bondpremia.characteristics.build import CharacteristicsResult, build_characteristics, coverage
+from bondpremia.characteristics.engine import (
+    RollingMoments,
+    RollingOLS,
+    cross_sectional_rank,
+    cumulative_return,
+    pct_change_months,
+    rolling_moments,
+    rolling_ols,
+    rolling_quantile,
+    winsorize,
+)
+from bondpremia.characteristics.grid import ROLES, resolve_columns
+from bondpremia.characteristics.macro import (
+    bond_market_return,
+    default_spread,
+    read_macro_folder,
+    term_spread,
+    vix_innovation,
+)
+
+__all__ = [
+    "ROLES",
+    "CharacteristicsResult",
+    "RollingMoments",
+    "RollingOLS",
+    "bond_market_return",
+    "build_characteristics",
+    "coverage",
+    "cross_sectional_rank",
+    "cumulative_return",
+    "default_spread",
+    "pct_change_months",
+    "read_macro_folder",
+    "resolve_columns",
+    "rolling_moments",
+    "rolling_ols",
+    "rolling_quantile",
+    "term_spread",
+    "vix_innovation",
+    "winsorize",
+]

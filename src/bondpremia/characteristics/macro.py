@@ -1,0 +1,150 @@
+"""Monthly macro series of the corporate-bond characteristics: default spread, term spread, VIX innovations and the
+bond-market excess return, each known at the end of its month (walk-forward, no look-ahead)."""
+
+from __future__ import annotations
+
+from os import PathLike
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bondpremia.errors import InputError
+
+__all__ = [
+    "bond_market_return",
+    "default_spread",
+    "expanding_simple_ols",
+    "month_end",
+    "read_fred_series",
+    "term_spread",
+    "vix_innovation",
+]
+
+
+def read_fred_series(path: str | PathLike[str], *, percent: bool = True) -> pd.Series:
+    """A FRED CSV (``date,value`` or ``DATE,<NAME>``; ``.`` or blank = missing) as a Series indexed by date,
+    divided by 100 when ``percent`` (rates and spreads are published in percent)."""
+    name = str(path)
+    try:
+        raw = pd.read_csv(path, na_values=[".", ""])
+    except FileNotFoundError:
+        raise InputError("file not found", file=name) from None
+    if raw.shape[1] < 2:
+        raise InputError("needs a date column and a value column", file=name)
+    try:
+        idx = pd.DatetimeIndex(pd.to_datetime(raw.iloc[:, 0]), name="date")
+    except (ValueError, TypeError):
+        raise InputError("cannot parse the dates", file=name, column=str(raw.columns[0])) from None
+    values = pd.to_numeric(raw.iloc[:, 1], errors="coerce").to_numpy(dtype=float)
+    bad = np.isnan(values) & raw.iloc[:, 1].notna().to_numpy() & ~raw.iloc[:, 1].astype(str).isin([".", ""]).to_numpy()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise InputError(f"value {raw.iloc[row, 1]!r} is not a number", file=name, column=str(raw.columns[1]),
+                         row=row + 2)
+    out = pd.Series(values / 100.0 if percent else values, index=idx, name=str(raw.columns[1])).sort_index()
+    return out
+
+
+def month_end(series: pd.Series, how: str = "last") -> pd.Series:
+    """Monthly series on month-end dates: the last non-missing observation of each month (``how="last"``) or
+    the monthly mean (``"mean"``). A monthly series dated on the first of the month (FRED) is moved to its
+    month end."""
+    s = series.dropna()
+    months = pd.DatetimeIndex(s.index).to_period("M")
+    grouped = s.groupby(months)
+    out = grouped.last() if how == "last" else grouped.mean()
+    out.index = pd.PeriodIndex(out.index).to_timestamp(how="end").normalize()
+    out.index.name = "date"
+    return out
+
+
+def default_spread(baa: pd.Series, aaa: pd.Series) -> pd.Series:
+    """Default spread ``DEF_t = BAA_t − AAA_t`` (Moody's seasoned corporate yields; Fama and French 1993), in
+    decimals, month-end dated."""
+    out = (month_end(baa) - month_end(aaa)).dropna()
+    return out.rename("default_spread")
+
+
+def term_spread(long_yield: pd.Series, short_yield: pd.Series) -> pd.Series:
+    """Term spread ``TERM_t = y_t(10y) − y_t(3m)`` (e.g. FRED GS10 − TB3MS), in decimals, month-end dated."""
+    return (month_end(long_yield) - month_end(short_yield)).dropna().rename("term_spread")
+
+
+def expanding_simple_ols(x: np.ndarray, y: np.ndarray, min_obs: int) -> tuple[np.ndarray, np.ndarray]:
+    """Intercept and slope of ``y_s = a + b x_s + e_s`` fitted at every row ``t`` on the pairs ``s < t``
+    (strictly before ``t``; NaN pairs skipped); NaN before ``min_obs`` pairs. Cumulative sums around the first
+    observation (a constant known at the start), so a value at ``t`` never depends on later rows."""
+    ok = np.isfinite(x) & np.isfinite(y)
+    if not ok.any():
+        return np.full(len(x), np.nan), np.full(len(x), np.nan)
+    first = int(np.flatnonzero(ok)[0])
+    xc = np.where(ok, x - x[first], 0.0)
+    yc = np.where(ok, y - y[first], 0.0)
+
+    def before(v: np.ndarray) -> np.ndarray:  # sum over s < t
+        return np.concatenate([[0.0], np.cumsum(v)[:-1]])
+
+    n = before(ok.astype(float))
+    sx, sy, sxx, sxy = before(xc), before(yc), before(xc * xc), before(xc * yc)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        vxx = sxx - sx * sx / n
+        b = (sxy - sx * sy / n) / vxx
+        a_c = sy / n - b * sx / n
+    valid = (n >= min_obs) & (vxx > 1e-14 * np.maximum(sxx, 1e-300))
+    b = np.where(valid, b, np.nan)
+    a = np.where(valid, a_c + y[first] - b * x[first], np.nan)
+    return a, b
+
+
+def vix_innovation(vix: pd.Series, *, min_obs: int = 24) -> pd.Series:
+    """VIX innovation: the residual of a walk-forward AR(1), ``u_t = VIX_t − (a_t + b_t VIX_{t−1})``, with
+    ``(a_t, b_t)`` fitted on months before ``t`` only (Ang, Hodrick, Xing and Zhang 2006 use VIX changes;
+    the AR(1) residual removes the predictable part). ``vix`` is daily or monthly; the month-end close is used.
+    In index points."""
+    m = month_end(vix)
+    full = m.reindex(pd.date_range(m.index[0], m.index[-1], freq="ME", name="date"))
+    level = full.to_numpy(dtype=float)
+    lagged = np.concatenate([[np.nan], level[:-1]])
+    a, b = expanding_simple_ols(lagged, level, min_obs)
+    return pd.Series(level - a - b * lagged, index=full.index, name="vix_innovation")
+
+
+def bond_market_return(corporate_excess: pd.Series, treasury_excess: pd.Series, *, min_obs: int = 24) -> pd.Series:
+    """Bond-market excess return orthogonal to Treasuries: ``MKT_t = r^C_t − b_t r^T_t`` where ``b_t`` is the
+    slope of the corporate index excess return on the Treasury excess return fitted on months before ``t``
+    (walk-forward). The intercept and residual are kept, so ``MKT`` still carries the credit premium (Kelly,
+    Palhares and Pruitt 2023 use the corporate market return net of its Treasury exposure). Decimals."""
+    both = pd.concat([corporate_excess.rename("c"), treasury_excess.rename("t")], axis=1)
+    both = both.reindex(pd.date_range(both.index.min(), both.index.max(), freq="ME", name="date"))
+    _, b = expanding_simple_ols(both["t"].to_numpy(dtype=float), both["c"].to_numpy(dtype=float), min_obs)
+    return pd.Series(both["c"].to_numpy() - b * both["t"].to_numpy(), index=both.index, name="bond_market")
+
+
+def read_macro_folder(folder: str | PathLike[str]) -> pd.DataFrame:
+    """Monthly macro inputs from a folder laid out like ``../shared/data/market`` (FRED and CBOE CSVs under their
+    usual names): ``default_spread`` (fred_BAA_monthly − fred_AAA_monthly), ``term_spread`` (fred_GS10_monthly −
+    fred_TB3MS_monthly), ``vix`` and ``vix_innovation`` (vix_daily_cboe), ``rf`` (TB3MS / 12). Missing files leave
+    their columns out; a folder with none of them raises."""
+    base = Path(folder)
+    cols: dict[str, pd.Series] = {}
+    f = {name: base / name for name in ("fred_BAA_monthly.csv", "fred_AAA_monthly.csv", "fred_GS10_monthly.csv",
+                                         "fred_TB3MS_monthly.csv", "vix_daily_cboe.csv")}
+    if f["fred_BAA_monthly.csv"].exists() and f["fred_AAA_monthly.csv"].exists():
+        cols["default_spread"] = default_spread(read_fred_series(f["fred_BAA_monthly.csv"]),
+                                                read_fred_series(f["fred_AAA_monthly.csv"]))
+    if f["fred_GS10_monthly.csv"].exists() and f["fred_TB3MS_monthly.csv"].exists():
+        tb3 = read_fred_series(f["fred_TB3MS_monthly.csv"])
+        cols["term_spread"] = term_spread(read_fred_series(f["fred_GS10_monthly.csv"]), tb3)
+        cols["rf"] = (month_end(tb3) / 12.0).rename("rf")
+    if f["vix_daily_cboe.csv"].exists():
+        raw = pd.read_csv(f["vix_daily_cboe.csv"])
+        close = next((c for c in raw.columns if c.strip().upper() == "CLOSE"), raw.columns[-1])
+        vix = pd.Series(pd.to_numeric(raw[close], errors="coerce").to_numpy(),
+                        index=pd.DatetimeIndex(pd.to_datetime(raw.iloc[:, 0])))
+        cols["vix"] = month_end(vix).rename("vix")
+        cols["vix_innovation"] = vix_innovation(vix)
+    if not cols:
+        raise InputError("no known macro file (fred_BAA_monthly.csv, fred_GS10_monthly.csv, vix_daily_cboe.csv, "
+                         "...) in the folder", file=str(base))
+    return pd.concat(cols.values(), axis=1, keys=list(cols)).sort_index()
