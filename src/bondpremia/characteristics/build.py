@@ -64,13 +64,12 @@ def _numeric(panel: pd.DataFrame, column: str) -> np.ndarray:
     return _clean(values)
 
 
-def _per_bond_dates(panel: pd.DataFrame, column: str, grid: Grid) -> np.ndarray:
-    """A static date per bond (the last non-missing value), as datetime64[ns] (N,)."""
-    s = pd.to_datetime(panel[column], errors="coerce")
-    frame = pd.DataFrame({"c": grid.col, "d": s.to_numpy()}).dropna()
-    last = frame.groupby("c")["d"].last()
-    out = np.full(grid.shape[1], np.datetime64("NaT"), dtype="datetime64[ns]")
-    out[last.index.to_numpy()] = last.to_numpy(dtype="datetime64[ns]")
+def _wide_dates(panel: pd.DataFrame, column: str, grid: Grid) -> np.ndarray:
+    """(T, N) datetime64[ns] of a date column as reported in each bond-month (NaT elsewhere): terms are read
+    from the row of month t, never from a later row."""
+    values = pd.to_datetime(panel[column], errors="coerce").to_numpy(dtype="datetime64[ns]")
+    out = np.full(grid.shape, np.datetime64("NaT"), dtype="datetime64[ns]")
+    out[grid.row, grid.col] = values
     return out
 
 
@@ -143,13 +142,13 @@ def build_characteristics(
         exret = ret - (rf[:, None] if rf is not None else 0.0)
     # --- bond -------------------------------------------------------------------------------------------------
     if "offering_date" in roles:
-        off = _per_bond_dates(panel, roles["offering_date"], grid)
+        off = _wide_dates(panel, roles["offering_date"], grid)
         chars["age"] = np.asarray(d.age_years(off, dates))
         if "maturity" in roles:
-            chars["age_fraction"] = np.asarray(d.age_fraction(off, _per_bond_dates(panel, roles["maturity"], grid),
+            chars["age_fraction"] = np.asarray(d.age_fraction(off, _wide_dates(panel, roles["maturity"], grid),
                                                               dates))
     if "maturity" in roles:
-        chars["time_to_maturity"] = np.asarray(d.time_to_maturity(_per_bond_dates(panel, roles["maturity"], grid),
+        chars["time_to_maturity"] = np.asarray(d.time_to_maturity(_wide_dates(panel, roles["maturity"], grid),
                                                                   dates))
     for role, name, fn in (("coupon", "coupon", d.coupon), ("duration", "duration", d.duration)):
         x = wide(role)

@@ -1,0 +1,104 @@
+"""The characteristics panel builder: no look-ahead (perturb the future, the past is unchanged), hand-computed
+values through the whole builder, both panel styles, ranks and coverage."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bondpremia.characteristics import build_characteristics
+from bondpremia.errors import InputError
+from bondpremia.simulate.bond_panel import simulate_bond_panel
+
+
+def _macro(dates: pd.DatetimeIndex, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    n = len(dates)
+    return pd.DataFrame({"Mkt-RF": 0.01 + 0.04 * rng.standard_normal(n), "SMB": 0.02 * rng.standard_normal(n),
+                         "HML": 0.02 * rng.standard_normal(n), "default_spread": 0.01 + 0.002 * rng.random(n),
+                         "term_spread": 0.015 + 0.005 * rng.standard_normal(n),
+                         "vix_innovation": 3 * rng.standard_normal(n), "rf": np.full(n, 0.001)}, index=dates)
+
+
+@pytest.fixture(scope="module")
+def small():
+    panel = simulate_bond_panel(n_bonds=120, n_months=84, seed=3, start="2010-01")
+    dates = pd.date_range("2010-01-31", periods=84, freq="ME")
+    return panel, _macro(dates)
+
+
+def test_no_look_ahead(small):
+    panel, macro = small
+    base = build_characteristics(panel, macro).panel
+    cut = pd.Timestamp("2013-06-30")
+    rng = np.random.default_rng(9)
+    future = panel["Pricing_Date"] > cut
+    moved = panel.copy()
+    numeric = ["Return", "oas", "DUR", "Coupon", "ParAmount", "Stock_Price", "marketcap", "debt", "ebitda", "ebit",
+               "grossmargin", "pricetobook", "pricetoearnings", "PD_DRISK"]
+    for col in numeric:
+        moved.loc[future, col] = moved.loc[future, col] * rng.lognormal(0, 0.5, future.sum())
+    moved.loc[future, "Rating"] = rng.choice(["AAA", "BB1", "CCC2"], future.sum())
+    moved.loc[future, "Maturity"] = pd.Timestamp("2099-01-01")
+    moved.loc[future, "Sector level 3"] = "Energy"
+    moved = moved.drop(index=moved.index[future.to_numpy()][::7])  # bonds also leave the panel in the future
+    mac = macro.copy()
+    mac.loc[mac.index > cut] *= 3.0
+    after = build_characteristics(moved, mac).panel
+    names = [c for c in base.columns if c not in ("id", "date", "exret_next")]
+    past_a = base[base["date"] <= cut].set_index(["id", "date"])[names]
+    past_b = after[after["date"] <= cut].set_index(["id", "date"])[names]
+    pd.testing.assert_frame_equal(past_a.sort_index(), past_b.sort_index(), check_exact=True)
+    assert len(names) >= 30
+    # the next month's return is the one thing on the row of t that comes from t + 1
+    last = base[base["date"] == cut].set_index("id")["exret_next"]
+    assert not np.allclose(last.dropna(), after[after["date"] == cut].set_index("id")["exret_next"]
+                           .reindex(last.dropna().index), equal_nan=True)
+
+
+def test_hand_values_ice_style():
+    dates = pd.date_range("2015-01-31", periods=40, freq="ME")
+    rng = np.random.default_rng(4)
+    ret_pct = rng.standard_normal(40)
+    rows = pd.DataFrame({"Pricing_Date": dates, "ISIN": "XS0000000001", "Return": ret_pct, "oas": 150.0,
+                         "Rating": " bbb2 ", "Coupon": 5.0, "ParAmount": 1e9, "marketcap": 4e9, "debt": -99.99,
+                         "Maturity": pd.Timestamp("2030-01-31"), "issue_date": pd.Timestamp("2014-01-31")})
+    other = rows.assign(ISIN="XS0000000002", Return=-ret_pct, oas=300.0, Rating="BB1", marketcap=1e9, debt=2e9)
+    panel = pd.concat([rows, other.drop(index=[10])])  # bond 2 misses one month
+    res = build_characteristics(panel)
+    one = res.panel[res.panel["id"] == "XS0000000001"].set_index("date")
+    two = res.panel[res.panel["id"] == "XS0000000002"].set_index("date")
+    t = dates[39]
+    assert one.loc[t, "rating"] == 9 and two.loc[t, "rating"] == 11
+    assert one.loc[t, "spread"] == pytest.approx(0.015)
+    assert np.isnan(one.loc[t, "total_debt"]) and two.loc[t, "total_debt"] == pytest.approx(np.log(2e9))
+    assert two.loc[t, "market_leverage"] == pytest.approx(2 / 3)
+    assert one.loc[t, "bond_vol"] == pytest.approx(np.std(ret_pct[4:40] / 100, ddof=1), rel=1e-12)
+    assert one.loc[t, "time_to_maturity"] == pytest.approx((pd.Timestamp("2030-01-31") - t).days / 365.25)
+    assert one.loc[dates[20], "exret_next"] == pytest.approx(ret_pct[21] / 100)
+    # 6-month momentum skipping the most recent month: months t-6 .. t-1
+    assert one.loc[t, "bond_momentum"] == pytest.approx(np.prod(1 + ret_pct[33:39] / 100) - 1, rel=1e-12)
+    # bond 2's gap at month 10: momentum windows that contain it are missing, later ones are not
+    assert np.isnan(two.loc[dates[12], "bond_momentum"]) and np.isfinite(two.loc[dates[18], "bond_momentum"])
+    assert res.coverage.loc[t, "total_debt"] == pytest.approx(0.5)
+    ranked = build_characteristics(panel, rank=True).panel
+    r = ranked[ranked["date"] == t].set_index("id")
+    assert r.loc["XS0000000001", "spread"] == -0.5 and r.loc["XS0000000002", "spread"] == 0.5
+    assert r.loc["XS0000000001", "total_debt"] == 0.0  # missing -> 0 after ranking
+
+
+def test_trace_style_panel_and_errors():
+    dates = pd.date_range("2018-01-31", periods=30, freq="ME")
+    panel = pd.DataFrame({"cusip_id": np.repeat(["00000000A", "00000000B"], 30), "date": np.tile(dates, 2),
+                          "ret": np.linspace(-0.02, 0.03, 60), "exret": np.linspace(-0.02, 0.03, 60) - 0.001,
+                          "amount_outstanding": 5e8, "rating_num": np.repeat([5, 14], 30),
+                          "vol_par": np.linspace(1e6, 5e7, 60), "maturity": pd.Timestamp("2035-06-15")})
+    res = build_characteristics(panel)
+    assert {"rating", "bond_vol", "turnover_vol", "bond_momentum", "bond_market_beta", "time_to_maturity"} <= \
+        set(res.names)
+    assert res.panel.loc[res.panel["id"] == "00000000B", "rating"].iloc[0] == 14
+    with pytest.raises(InputError, match="two rows"):
+        build_characteristics(pd.concat([panel, panel.iloc[:1]]))
+    with pytest.raises(InputError, match="date"):
+        build_characteristics(panel.drop(columns="date"))
