@@ -11,6 +11,7 @@ import sys
 import typer
 
 from bondpremia.cli.bond import app as bond_app
+from bondpremia.cli.characteristics import app as characteristics_app
 from bondpremia.cli.demo import demo
 from bondpremia.cli.ipca import app as ipca_app
 from bondpremia.cli.simulate import app as simulate_app
@@ -27,6 +28,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(bond_app, name="bond")
+app.add_typer(characteristics_app, name="characteristics")
 app.add_typer(ipca_app, name="ipca")
 app.add_typer(strategy_app, name="strategy")
 app.add_typer(simulate_app, name="simulate")

@@ -56,3 +56,21 @@ def treasury(
     pd.DataFrame({"maturity": [str(c) for c in sim.population_r2.index],
                   "population_r2": sim.population_r2.to_numpy()}).to_csv(out / "population_r2.csv", index=False)
     Console(stderr=True).print(f"wrote {out}: {months} months, {series} macro series, seed {seed}")
+
+
+@app.command("bond-panel")
+def bond_panel(
+    bonds: Annotated[int, typer.Option(help="Number of bonds.")] = 5000,
+    months: Annotated[int, typer.Option(help="Number of months.")] = 190,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same file).")] = 0,
+    start: Annotated[str, typer.Option(help="First month, YYYY-MM.")] = "2003-01",
+    out: Annotated[Path, typer.Option(help="Output parquet file.")] = Path("bond_panel.parquet"),
+) -> None:
+    """Write an ICE-style index-constituent panel (Return in percent, oas in bp, -99.99 for missing): the input
+    of `bondpremia characteristics build`."""
+    from bondpremia.simulate.bond_panel import simulate_bond_panel
+
+    frame = simulate_bond_panel(n_bonds=bonds, n_months=months, seed=seed, start=start)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(out, index=False)
+    Console(stderr=True).print(f"wrote {out}: {len(frame):,} bond-months")

@@ -1,0 +1,75 @@
+"""``bondpremia characteristics``: the characteristics panel of a monthly bond panel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from bondpremia.cli._common import cli_input
+from bondpremia.errors import InputError
+
+app = typer.Typer(help="Bond, equity, risk, momentum and beta characteristics (Kelly-Palhares-Pruitt style).",
+                  no_args_is_help=True)
+
+
+def _read(path: Path):  # noqa: ANN202 - pandas frame
+    import pandas as pd
+
+    if not path.exists():
+        raise InputError("file not found", file=str(path))
+    try:
+        return pd.read_parquet(path) if path.suffix in (".parquet", ".pq") else pd.read_csv(path)
+    except Exception as err:  # pragma: no cover - the reader's message is the useful part
+        raise InputError(f"cannot read the panel: {err}", file=str(path)) from None
+
+
+@app.command("build")
+def build(
+    panel: Annotated[Path, typer.Argument(metavar="PANEL", help="Monthly bond panel (parquet or CSV): TRACE monthly "
+                                                                "or ICE-style index constituents.")],
+    out: Annotated[Path, typer.Option(help="Output folder: characteristics.parquet, coverage.csv.")],
+    macro: Annotated[Path | None, typer.Option(help="Folder of macro files (FRED BAA/AAA/GS10/TB3MS, CBOE VIX, "
+                                                    "Ken French ff3), laid out like ../shared/data/market.")] = None,
+    rank: Annotated[bool, typer.Option("--rank", help="Cross-sectional ranks in [-0.5, 0.5], missing -> 0.")] = False,
+    winsor: Annotated[float | None, typer.Option(help="Winsorize each month at this tail share first.")] = None,
+    ret_unit: Annotated[str | None, typer.Option(help="Unit of the return column: percent or decimal "
+                                                      "(default: percent for ICE-style panels).")] = None,
+    oas_unit: Annotated[str | None, typer.Option(help="Unit of the OAS column: bp, percent or decimal.")] = None,
+) -> None:
+    """Write OUT/characteristics.parquet (id, date, one column per characteristic, exret_next) and
+    OUT/coverage.csv (non-missing share per characteristic and month)."""
+    import time
+
+    from bondpremia.characteristics import build_characteristics
+
+    console = Console(stderr=True)
+    frame = _read(panel)
+    mac = None
+    if macro is not None:
+        mac = _macro(macro)
+    units = {k: v for k, v in (("ret", ret_unit), ("oas", oas_unit)) if v is not None}
+    t0 = time.perf_counter()
+    with console.status(f"characteristics of {len(frame):,} bond-months"):
+        res = cli_input(build_characteristics, frame, mac, units=units or None, rank=rank, winsor=winsor)
+    out.mkdir(parents=True, exist_ok=True)
+    res.panel.to_parquet(out / "characteristics.parquet", index=False)
+    res.coverage.to_csv(out / "coverage.csv")
+    console.print(f"{len(res.names)} characteristics for {len(res.panel):,} bond-months in "
+                  f"{time.perf_counter() - t0:.1f} s; wrote {out}/characteristics.parquet, coverage.csv")
+    console.print("mean coverage: " + ", ".join(f"{k} {v:.0%}" for k, v in res.coverage.mean().items()))
+
+
+def _macro(folder: Path):  # noqa: ANN202 - pandas frame
+    from bondpremia.characteristics.macro import read_macro_folder
+    from bondpremia.data.kenfrench import load_ken_french
+
+    if not folder.is_dir():
+        raise InputError("not a folder", file=str(folder))
+    frame = read_macro_folder(folder)
+    kf = sorted(folder.glob("ff3_monthly*.csv"))
+    if kf:
+        frame = frame.join(load_ken_french(kf[-1])[["Mkt-RF", "SMB", "HML"]], how="outer")
+    return frame
