@@ -102,3 +102,12 @@ def test_trace_style_panel_and_errors():
         build_characteristics(pd.concat([panel, panel.iloc[:1]]))
     with pytest.raises(InputError, match="date"):
         build_characteristics(panel.drop(columns="date"))
+
+
+def test_unparseable_value_names_column_and_row():
+    panel = simulate_bond_panel(n_bonds=5, n_months=12, seed=1)
+    panel["Return"] = panel["Return"].astype(object)
+    panel.loc[7, "Return"] = "n/a?"
+    with pytest.raises(InputError, match="not a number") as info:
+        build_characteristics(panel)
+    assert info.value.column == "Return" and info.value.row == 7

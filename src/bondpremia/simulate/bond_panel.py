@@ -51,8 +51,8 @@ def simulate_bond_panel(n_bonds: int = 5000, n_months: int = 190, seed: int = 0,
     base_rating = np.clip(np.round(2 + 14 * lev.mean(axis=0) + 2 * rng.standard_normal(n_firms)), 1, 20)
     # bonds: issuer, life in the index, terms
     firm = rng.integers(0, n_firms, n_bonds)
-    entry = rng.integers(-150, T - 24, n_bonds)
-    life = np.maximum(rng.integers(60, 360, n_bonds), 12 - entry)  # every bond is in the index >= 12 months
+    entry = rng.integers(-240, T - 40, n_bonds)
+    life = np.maximum(rng.integers(200, 480, n_bonds), 12 - entry)  # every bond is in the index >= 12 months
     first, last = np.maximum(entry, 0), np.minimum(entry + life, T) - 1
     coupon = np.round(np.clip(3 + 0.25 * base_rating[firm] + rng.standard_normal(n_bonds), 0.5, 12) * 8) / 8
     par = rng.choice([2.5e8, 5e8, 7.5e8, 1e9, 1.5e9], n_bonds)
