@@ -124,8 +124,9 @@ def bond_market_return(corporate_excess: pd.Series, treasury_excess: pd.Series, 
 def read_macro_folder(folder: str | PathLike[str]) -> pd.DataFrame:
     """Monthly macro inputs from a folder laid out like ``../shared/data/market`` (FRED and CBOE CSVs under their
     usual names): ``default_spread`` (fred_BAA_monthly − fred_AAA_monthly), ``term_spread`` (fred_GS10_monthly −
-    fred_TB3MS_monthly), ``vix`` and ``vix_innovation`` (vix_daily_cboe), ``rf`` (TB3MS / 12). Missing files leave
-    their columns out; a folder with none of them raises."""
+    fred_TB3MS_monthly), ``vix`` and ``vix_innovation`` (vix_daily_cboe), ``rf`` (TB3MS / 12), ``treasury_ret``
+    (the IEF column of etf/etf_monthly_total_returns.csv, decimals). Missing files leave their columns out; a
+    folder with none of them raises."""
     base = Path(folder)
     cols: dict[str, pd.Series] = {}
     f = {name: base / name for name in ("fred_BAA_monthly.csv", "fred_AAA_monthly.csv", "fred_GS10_monthly.csv",
@@ -144,6 +145,12 @@ def read_macro_folder(folder: str | PathLike[str]) -> pd.DataFrame:
                         index=pd.DatetimeIndex(pd.to_datetime(raw.iloc[:, 0])))
         cols["vix"] = month_end(vix).rename("vix")
         cols["vix_innovation"] = vix_innovation(vix)
+    etf = base / "etf" / "etf_monthly_total_returns.csv"
+    if etf.exists():
+        raw = pd.read_csv(etf)
+        idx = pd.PeriodIndex(raw.iloc[:, 0].astype(str), freq="M").to_timestamp(how="end").normalize()
+        if "IEF" in raw.columns:  # 7-10 year Treasury ETF: the Treasury return the bond market is orthogonalized to
+            cols["treasury_ret"] = pd.Series(raw["IEF"].to_numpy(dtype=float), index=idx, name="treasury_ret")
     if not cols:
         raise InputError("no known macro file (fred_BAA_monthly.csv, fred_GS10_monthly.csv, vix_daily_cboe.csv, "
                          "...) in the folder", file=str(base))
