@@ -111,3 +111,21 @@ def test_unparseable_value_names_column_and_row():
     with pytest.raises(InputError, match="not a number") as info:
         build_characteristics(panel)
     assert info.value.column == "Return" and info.value.row == 7
+
+
+def test_bond_market_beta_on_a_corporate_index(small):
+    """With ``corporate_index=True`` the beta is on the given index (orthogonalized to Treasuries when given):
+    a bond whose excess return is exactly 2 x the orthogonalized index has a beta of 2."""
+    panel, macro = small
+    dates = macro.index
+    rng = np.random.default_rng(5)
+    mac = macro.assign(corporate_ret=0.004 + 0.02 * rng.standard_normal(len(dates)),
+                       treasury_ret=0.002 + 0.015 * rng.standard_normal(len(dates)))
+    from bondpremia.characteristics.macro import bond_market_return
+
+    mkt = bond_market_return(mac["corporate_ret"] - mac["rf"], mac["treasury_ret"] - mac["rf"]).reindex(dates)
+    one = pd.DataFrame({"ISIN": "B1", "Pricing_Date": dates, "Return": 100 * (2 * mkt.to_numpy() + mac["rf"]),
+                        "ParAmount": 1e9})
+    res = build_characteristics(one, mac, corporate_index=True).panel.set_index("date")
+    assert res["bond_market_beta"].dropna().to_numpy() == pytest.approx(2.0, abs=1e-9)
+    assert res["bond_market_beta"].notna().sum() > 20

@@ -96,6 +96,7 @@ def build_characteristics(
     winsor: float | None = None,
     window: int = RISK_WINDOW,
     min_obs: int = RISK_MIN,
+    corporate_index: bool = False,
 ) -> CharacteristicsResult:
     """Compute every characteristic the panel's columns allow.
 
@@ -118,6 +119,10 @@ def build_characteristics(
         Winsorize every characteristic per month at ``winsor`` and ``1 - winsor`` before ranking.
     window, min_obs:
         Months in the rolling risk measures and betas, and the fewest usable months.
+    corporate_index:
+        Take the corporate index return ``macro["corporate_ret"]`` (e.g. the LQD ETF) as the bond market instead
+        of the panel's own value-weighted return. Either is orthogonalized to ``macro["treasury_ret"]`` when
+        that is given (walk-forward slope, :func:`bondpremia.characteristics.macro.bond_market_return`).
     """
     if not isinstance(panel, pd.DataFrame) or panel.empty:
         raise InputError("the panel must be a non-empty DataFrame", column="panel")
@@ -249,6 +254,9 @@ def build_characteristics(
     if exret is not None:
         w_lag = _lagged(weights) if weights is not None else np.ones_like(exret)
         market = _vw_mean(exret, w_lag)  # value-weighted bond-market excess return (weights known at t-1)
+        if macro is not None and corporate_index and "corporate_ret" in macro.columns:
+            market = (macro["corporate_ret"].reindex(dates) - (pd.Series(rf, index=dates) if rf is not None
+                                                                 else 0.0)).to_numpy(dtype=float)
         if macro is not None and "treasury_ret" in macro.columns:
             from bondpremia.characteristics.macro import bond_market_return
 

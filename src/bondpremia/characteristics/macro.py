@@ -125,7 +125,7 @@ def read_macro_folder(folder: str | PathLike[str]) -> pd.DataFrame:
     """Monthly macro inputs from a folder laid out like ``../shared/data/market`` (FRED and CBOE CSVs under their
     usual names): ``default_spread`` (fred_BAA_monthly − fred_AAA_monthly), ``term_spread`` (fred_GS10_monthly −
     fred_TB3MS_monthly), ``vix`` and ``vix_innovation`` (vix_daily_cboe), ``rf`` (TB3MS / 12), ``treasury_ret``
-    (the IEF column of etf/etf_monthly_total_returns.csv, decimals). Missing files leave their columns out; a
+    and ``corporate_ret`` (the IEF and LQD columns of etf/etf_monthly_total_returns.csv, decimals). Missing files leave their columns out; a
     folder with none of them raises."""
     base = Path(folder)
     cols: dict[str, pd.Series] = {}
@@ -151,6 +151,8 @@ def read_macro_folder(folder: str | PathLike[str]) -> pd.DataFrame:
         idx = pd.PeriodIndex(raw.iloc[:, 0].astype(str), freq="M").to_timestamp(how="end").normalize()
         if "IEF" in raw.columns:  # 7-10 year Treasury ETF: the Treasury return the bond market is orthogonalized to
             cols["treasury_ret"] = pd.Series(raw["IEF"].to_numpy(dtype=float), index=idx, name="treasury_ret")
+        if "LQD" in raw.columns:  # investment-grade corporate bond ETF: a corporate index return
+            cols["corporate_ret"] = pd.Series(raw["LQD"].to_numpy(dtype=float), index=idx, name="corporate_ret")
     if not cols:
         raise InputError("no known macro file (fred_BAA_monthly.csv, fred_GS10_monthly.csv, vix_daily_cboe.csv, "
                          "...) in the folder", file=str(base))

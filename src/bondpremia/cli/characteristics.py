@@ -38,6 +38,9 @@ def build(
     ret_unit: Annotated[str | None, typer.Option(help="Unit of the return column: percent or decimal "
                                                       "(default: percent for ICE-style panels).")] = None,
     oas_unit: Annotated[str | None, typer.Option(help="Unit of the OAS column: bp, percent or decimal.")] = None,
+    corporate_index: Annotated[bool, typer.Option("--corporate-index", help="Bond market = the LQD ETF return of "
+                                                  "the macro folder instead of the panel's value-weighted return.")
+                               ] = False,
 ) -> None:
     """Write OUT/characteristics.parquet (id, date, one column per characteristic, exret_next) and
     OUT/coverage.csv (non-missing share per characteristic and month)."""
@@ -53,7 +56,8 @@ def build(
     units = {k: v for k, v in (("ret", ret_unit), ("oas", oas_unit)) if v is not None}
     t0 = time.perf_counter()
     with console.status(f"characteristics of {len(frame):,} bond-months"):
-        res = cli_input(build_characteristics, frame, mac, units=units or None, rank=rank, winsor=winsor)
+        res = cli_input(build_characteristics, frame, mac, units=units or None, rank=rank, winsor=winsor,
+                        corporate_index=corporate_index)
     out.mkdir(parents=True, exist_ok=True)
     res.panel.to_parquet(out / "characteristics.parquet", index=False)
     res.coverage.to_csv(out / "coverage.csv")
