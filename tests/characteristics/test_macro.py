@@ -93,5 +93,6 @@ def test_real_market_files():
     ds = default_spread(baa, aaa)
     assert ds.loc["1959-01-31"] == pytest.approx((4.87 - float(aaa.iloc[0] * 100)) / 100)
     macro = read_macro_folder(MARKET)
-    assert {"default_spread", "term_spread", "vix", "vix_innovation", "rf", "treasury_ret", "corporate_ret"} <= set(macro.columns)
+    want = {"default_spread", "term_spread", "vix", "vix_innovation", "rf", "treasury_ret", "corporate_ret"}
+    assert want <= set(macro.columns)
     assert macro.loc["2008-10-31", "vix"] > 50 and macro["default_spread"].loc["2008-12-31"] > 0.03

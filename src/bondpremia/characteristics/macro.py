@@ -125,8 +125,8 @@ def read_macro_folder(folder: str | PathLike[str]) -> pd.DataFrame:
     """Monthly macro inputs from a folder laid out like ``../shared/data/market`` (FRED and CBOE CSVs under their
     usual names): ``default_spread`` (fred_BAA_monthly − fred_AAA_monthly), ``term_spread`` (fred_GS10_monthly −
     fred_TB3MS_monthly), ``vix`` and ``vix_innovation`` (vix_daily_cboe), ``rf`` (TB3MS / 12), ``treasury_ret``
-    and ``corporate_ret`` (the IEF and LQD columns of etf/etf_monthly_total_returns.csv, decimals). Missing files leave their columns out; a
-    folder with none of them raises."""
+    and ``corporate_ret`` (the IEF and LQD columns of etf/etf_monthly_total_returns.csv, decimals). Missing files
+    leave their columns out; a folder with none of them raises."""
     base = Path(folder)
     cols: dict[str, pd.Series] = {}
     f = {name: base / name for name in ("fred_BAA_monthly.csv", "fred_AAA_monthly.csv", "fred_GS10_monthly.csv",
