@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -18,13 +19,14 @@ app = typer.Typer(help="Treasury bond risk premia with machine learning (Bianchi
                   no_args_is_help=True)
 
 
-@app.command("forecast", help="Recursive out-of-sample forecasts of 12-month excess returns.\n\nModels:\n\n"
-             + MODEL_HELP.replace("\n", "\n\n"))
+@app.command("forecast", help="Recursive out-of-sample forecasts of 12-month excess returns.",
+             epilog="Models (--models): " + "; ".join(" ".join(entry.split())
+                                                         for entry in re.split(r"\n(?=\S)", MODEL_HELP.strip())))
 def forecast(
     yields: Annotated[Path, typer.Option(help="Zero yields: Liu-Wu CSV, Treasury par-curve CSV, or a table "
                                               "(date + maturities in months, decimals).")],
     out: Annotated[Path, typer.Option(help="Output folder.")],
-    models: Annotated[str, typer.Option(help="Comma-separated model names (see below).")] = "hm,ols,pcr3,cp",
+    models: Annotated[str, typer.Option(help="Comma-separated model names (listed below).")] = "hm,ols,pcr3,cp",
     macro: Annotated[Path | None, typer.Option(help="FRED-MD vintage CSV, or a table of stationary series.")] = None,
     groups: Annotated[Path | None, typer.Option(help="CSV series,group for a macro table that is not FRED-MD.")] = None,
     start: Annotated[str, typer.Option(help="First month of the sample, YYYY-MM.")] = "1971-08",
