@@ -14,6 +14,7 @@ from bondpremia.cli.bond import app as bond_app
 from bondpremia.cli.characteristics import app as characteristics_app
 from bondpremia.cli.demo import demo
 from bondpremia.cli.ipca import app as ipca_app
+from bondpremia.cli.report import report
 from bondpremia.cli.simulate import app as simulate_app
 from bondpremia.cli.strategy import app as strategy_app
 from bondpremia.cli.trace import app as trace_app
@@ -35,6 +36,7 @@ app.add_typer(simulate_app, name="simulate")
 app.add_typer(trace_app, name="trace")
 app.add_typer(treasury_app, name="treasury")
 app.command("demo")(demo)
+app.command("report")(report)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,7 @@
+"""Render a run directory (outputs of the ``bondpremia`` commands) into one self-contained HTML research report."""
+
+from __future__ import annotations
+
+from bondpremia.report.html import REPORT_SECTIONS, render_report, write_report
+
+__all__ = ["REPORT_SECTIONS", "render_report", "write_report"]

@@ -1,0 +1,157 @@
+"""Figures of the HTML research report: one function per figure, each taking DataFrames and returning a Figure.
+
+Every function uses the Agg backend (no display needed) and labels both axes with units. The caller owns the
+returned figure and should close it (:func:`bondpremia.report.html.figure_to_base64` does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from bondpremia.models.forecast.evaluation import CUMULATIVE_SSE_YLABEL  # noqa: E402
+
+__all__ = [
+    "audit_waterfall",
+    "coverage_heatmap",
+    "cumulative_factor_returns",
+    "cumulative_sse",
+    "importance_by_group",
+    "ipca_r2_by_k",
+    "return_histogram",
+    "strategy_cumulative",
+]
+
+
+def audit_waterfall(audit: pd.DataFrame) -> Figure:
+    """Waterfall of rows dropped per TRACE cleaning step (columns ``step`` and ``rows_dropped``)."""
+    steps = audit["step"].astype(str).to_numpy()
+    dropped = pd.to_numeric(audit["rows_dropped"], errors="coerce").fillna(0).to_numpy(dtype=np.float64)
+    bottoms = np.concatenate([[0.0], np.cumsum(dropped)[:-1]])
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    ax.bar(range(len(steps)), dropped, bottom=bottoms, color="tab:red")
+    ax.set_xticks(range(len(steps)))
+    ax.set_xticklabels(steps, rotation=30, ha="right")
+    ax.set(xlabel="cleaning step", ylabel="rows dropped (count)",
+           title="TRACE cleaning: rows dropped per step (cumulative waterfall)")
+    fig.tight_layout()
+    return fig
+
+
+def return_histogram(monthly: pd.DataFrame, column: str = "ret", bins: int = 60) -> Figure:
+    """Histogram of decimal monthly bond returns, shown in percent."""
+    values = pd.to_numeric(monthly[column], errors="coerce").dropna().to_numpy(dtype=np.float64) * 100.0
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    ax.hist(values, bins=bins, color="tab:blue", edgecolor="white")
+    ax.set(xlabel="monthly return (%)", ylabel="bond-months (count)", title="Distribution of monthly bond returns")
+    fig.tight_layout()
+    return fig
+
+
+def coverage_heatmap(coverage: pd.DataFrame) -> Figure:
+    """Heatmap of the share of bonds with a value, months (index) × characteristics (columns)."""
+    data = coverage.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64).T
+    fig, ax = plt.subplots(figsize=(10, max(3.0, 0.3 * data.shape[0] + 1.5)))
+    image = ax.imshow(data, aspect="auto", vmin=0.0, vmax=1.0, cmap="viridis", interpolation="nearest")
+    ax.set_yticks(range(coverage.shape[1]))
+    ax.set_yticklabels([str(c) for c in coverage.columns])
+    n = len(coverage.index)
+    ticks = np.unique(np.linspace(0, n - 1, num=min(n, 8)).astype(int)) if n else np.array([], dtype=int)
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([_month_label(coverage.index[i]) for i in ticks], rotation=30, ha="right")
+    ax.set(xlabel="month", ylabel="characteristic", title="Characteristic coverage")
+    colorbar = fig.colorbar(image, ax=ax)
+    colorbar.set_label("share of bonds with a value")
+    fig.tight_layout()
+    return fig
+
+
+def ipca_r2_by_k(r2: pd.DataFrame) -> Figure:
+    """Grouped bars of R² (percent) by number of factors: index = K, columns = R² measures (already in percent)."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    ks = [str(k) for k in r2.index]
+    x = np.arange(len(ks), dtype=np.float64)
+    width = 0.8 / max(1, r2.shape[1])
+    for j, col in enumerate(r2.columns):
+        ax.bar(x + (j - (r2.shape[1] - 1) / 2) * width, r2[col].to_numpy(dtype=np.float64), width, label=str(col))
+    ax.set_xticks(x)
+    ax.set_xticklabels(ks)
+    ax.axhline(0.0, color="black", linewidth=0.8)
+    ax.set(xlabel="number of factors K", ylabel="R² (%)", title="IPCA fit by number of factors")
+    if r2.shape[1]:
+        ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def cumulative_factor_returns(factors: pd.DataFrame) -> Figure:
+    """Cumulative sums of the IPCA factor returns (index = date, one column per factor)."""
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    cum = factors.apply(pd.to_numeric, errors="coerce").fillna(0.0).cumsum()
+    for col in cum.columns:
+        ax.plot(cum.index, cum[col].to_numpy(dtype=np.float64), label=str(col))
+    ax.set(xlabel="date", ylabel="cumulative factor return", title="IPCA factors: cumulative returns")
+    if cum.shape[1]:
+        ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def cumulative_sse(series: Mapping[str, pd.Series] | pd.DataFrame) -> Figure:
+    """Cumulative SSE difference (benchmark − model), one line per model (outputs of ``cumulative_sse_difference``)."""
+    items = {str(c): series[c] for c in series.columns} if isinstance(series, pd.DataFrame) else dict(series)
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    for label, s in items.items():
+        s = s.dropna()
+        ax.plot(s.index, s.to_numpy(dtype=np.float64), label=label)
+    ax.axhline(0.0, color="black", linewidth=0.8, linestyle="--")
+    ax.set(xlabel="date", ylabel=CUMULATIVE_SSE_YLABEL, title="Out-of-sample performance, equal-weighted maturities")
+    if items:
+        ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def importance_by_group(shares: pd.DataFrame) -> Figure:
+    """Horizontal stacked bars of importance share (percent): index = model, columns = predictor group."""
+    fig, ax = plt.subplots(figsize=(9, max(3.0, 0.5 * len(shares) + 1.5)))
+    left = np.zeros(len(shares), dtype=np.float64)
+    labels = [str(m) for m in shares.index]
+    for col in shares.columns:
+        values = shares[col].fillna(0.0).to_numpy(dtype=np.float64)
+        ax.barh(labels, values, left=left, label=str(col))
+        left += values
+    ax.set(xlabel="share of importance (%)", ylabel="model", title="Predictor importance by group (maturity EW)")
+    if shares.shape[1]:
+        ax.legend(loc="best", fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def strategy_cumulative(returns: pd.DataFrame) -> Figure:
+    """Cumulative compounded return (percent) of each column of decimal periodic returns (index = date)."""
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    for col in returns.columns:
+        r = pd.to_numeric(returns[col], errors="coerce").fillna(0.0)
+        ax.plot(returns.index, ((1.0 + r).cumprod() - 1.0).to_numpy(dtype=np.float64) * 100.0, label=str(col))
+    ax.axhline(0.0, color="black", linewidth=0.8)
+    ax.set(xlabel="date", ylabel="cumulative return (%)", title="Strategy: cumulative return")
+    if returns.shape[1]:
+        ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def _month_label(value: object) -> str:
+    try:
+        return pd.Timestamp(value).strftime("%Y-%m")  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(value)
