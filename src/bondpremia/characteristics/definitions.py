@@ -526,6 +526,29 @@ def _check_negative(negative: str) -> None:
         raise InputError(f"negative must be 'keep' or 'nan', got {negative!r}", column="negative")
 
 
+def _ratio_or_inverse(num_name: str, num: Any, den_name: str, den: Any, inv_name: str, inverse: Any,
+                      negative: str, keep_zero: bool) -> Any:
+    """``num / den`` (NaN for a non-positive ``den``), or ``1 / inverse`` from a vendor ratio such as P/B or P/E
+    (NaN for a zero ratio; the sign is kept). ``negative="nan"`` drops negative values, and zero too unless
+    ``keep_zero``."""
+    _check_negative(negative)
+    if inverse is not None:
+        if num is not None or den is not None:
+            raise InputError(f"give either {inv_name} or {num_name} and {den_name}, not both", column=inv_name)
+        values, template = _panels({inv_name: inverse})
+        ratio = values[inv_name]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.where(ratio != 0, 1.0 / np.where(ratio != 0, ratio, np.nan), np.nan)
+    else:
+        if num is None or den is None:
+            raise InputError(f"{num_name} and {den_name} are both required (or give {inv_name})", column=num_name)
+        values, template = _panels({num_name: num, den_name: den})
+        out = _ratio(values[num_name], values[den_name])
+    if negative == "nan":
+        out = np.where(out >= 0 if keep_zero else out > 0, out, np.nan)
+    return _wrap(out, template)
+
+
 def book_to_price(book_equity=None, market_cap=None, *, price_to_book=None, negative: str = "keep"):
     """Book-to-price (book-to-market): ``B / P = book_equity / market_cap``, or ``1 / (P/B)`` from a vendor ratio.
 
@@ -534,26 +557,8 @@ def book_to_price(book_equity=None, market_cap=None, *, price_to_book=None, nega
     negative B/P; note ``1 / (P/B)`` recovers the same sign); ``negative="nan"`` drops it, as Fama-French
     portfolio sorts do. Unit: ratio. Source: Fama and French (1992); KPP (2023) equity characteristics.
     """
-    _check_negative(negative)
-    if price_to_book is not None:
-        if book_equity is not None or market_cap is not None:
-            raise InputError(
-                "give either price_to_book or book_equity and market_cap, not both", column="price_to_book"
-            )
-        values, template = _panels({"price_to_book": price_to_book})
-        pb = values["price_to_book"]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            bp = np.where(pb != 0, 1.0 / np.where(pb != 0, pb, np.nan), np.nan)
-    else:
-        if book_equity is None or market_cap is None:
-            raise InputError(
-                "book_equity and market_cap are both required (or give price_to_book)", column="book_equity"
-            )
-        values, template = _panels({"book_equity": book_equity, "market_cap": market_cap})
-        bp = _ratio(values["book_equity"], values["market_cap"])
-    if negative == "nan":
-        bp = np.where(bp > 0, bp, np.nan)
-    return _wrap(bp, template)
+    return _ratio_or_inverse("book_equity", book_equity, "market_cap", market_cap, "price_to_book", price_to_book,
+                             negative, keep_zero=False)
 
 
 def debt_to_ebitda(debt, ebitda):
@@ -577,24 +582,8 @@ def earnings_to_price(earnings=None, price=None, *, price_to_earnings=None, nega
     E/P computed from earnings and price is preferable when both are available. Unit: ratio (per year).
     Source: Basu (1977); KPP (2023) equity characteristics.
     """
-    _check_negative(negative)
-    if price_to_earnings is not None:
-        if earnings is not None or price is not None:
-            raise InputError(
-                "give either price_to_earnings or earnings and price, not both", column="price_to_earnings"
-            )
-        values, template = _panels({"price_to_earnings": price_to_earnings})
-        pe = values["price_to_earnings"]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ep = np.where(pe != 0, 1.0 / np.where(pe != 0, pe, np.nan), np.nan)
-    else:
-        if earnings is None or price is None:
-            raise InputError("earnings and price are both required (or give price_to_earnings)", column="earnings")
-        values, template = _panels({"earnings": earnings, "price": price})
-        ep = _ratio(values["earnings"], values["price"])
-    if negative == "nan":
-        ep = np.where(ep >= 0, ep, np.nan)
-    return _wrap(ep, template)
+    return _ratio_or_inverse("earnings", earnings, "price", price, "price_to_earnings", price_to_earnings, negative,
+                             keep_zero=True)
 
 
 def market_cap(mc, log: bool = True):
