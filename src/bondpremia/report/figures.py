@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from bondpremia.models.forecast.evaluation import CUMULATIVE_SSE_YLABEL  # noqa: E402
+from bondpremia.models.forecast.evaluation import CUMULATIVE_SSE_YLABEL, plot_cumulative_sse  # noqa: E402
 
 __all__ = [
     "audit_waterfall",
@@ -106,16 +106,15 @@ def cumulative_factor_returns(factors: pd.DataFrame) -> Figure:
 
 
 def cumulative_sse(series: Mapping[str, pd.Series] | pd.DataFrame) -> Figure:
-    """Cumulative SSE difference (benchmark − model), one line per model (outputs of ``cumulative_sse_difference``)."""
+    """Cumulative SSE difference (benchmark − model), one line per model (outputs of ``cumulative_sse_difference``),
+    drawn by :func:`bondpremia.models.forecast.evaluation.plot_cumulative_sse`."""
     items = {str(c): series[c] for c in series.columns} if isinstance(series, pd.DataFrame) else dict(series)
     fig, ax = plt.subplots(figsize=(9, 4.5))
-    for label, s in items.items():
-        s = s.dropna()
-        ax.plot(s.index, s.to_numpy(dtype=np.float64), label=label)
-    ax.axhline(0.0, color="black", linewidth=0.8, linestyle="--")
-    ax.set(xlabel="date", ylabel=CUMULATIVE_SSE_YLABEL, title="Out-of-sample performance, equal-weighted maturities")
+    title = "Out-of-sample performance, equal-weighted maturities"
     if items:
-        ax.legend()
+        plot_cumulative_sse(items, ax=ax, title=title)
+    else:
+        ax.set(xlabel="date", ylabel=CUMULATIVE_SSE_YLABEL, title=title)
     fig.tight_layout()
     return fig
 
@@ -131,7 +130,7 @@ def importance_by_group(shares: pd.DataFrame) -> Figure:
         left += values
     ax.set(xlabel="share of importance (%)", ylabel="model", title="Predictor importance by group (maturity EW)")
     if shares.shape[1]:
-        ax.legend(loc="best", fontsize="small")
+        ax.legend(title="group", bbox_to_anchor=(1.02, 1.0), loc="upper left", fontsize="small")
     fig.tight_layout()
     return fig
 

@@ -23,7 +23,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from bondpremia.errors import InputError
-from bondpremia.models.forecast.evaluation import cumulative_sse_difference, significance_stars
+from bondpremia.models.forecast.outputs import group_shares, r2oos_stars, sse_curves
 from bondpremia.report import figures
 
 __all__ = ["REPORT_SECTIONS", "figure_to_base64", "render_report", "write_report"]
@@ -123,18 +123,6 @@ def _read_indexed_csv(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _maturity_key(m: str) -> tuple[int, float, str]:
-    try:
-        return (0, float(m), m)
-    except ValueError:
-        return (1, 0.0, m)
-
-
-# ----------------------------------------------------------------------------------------------------------------------
-# sections: each returns the section body HTML, or None when its files are absent
-# ----------------------------------------------------------------------------------------------------------------------
-
-
 def _section_trace_audit(run_dir: Path) -> str | None:
     paths = _find(run_dir, "audit.csv")
     if not paths:
@@ -221,25 +209,6 @@ def _section_ipca(run_dir: Path) -> str | None:
     return "\n".join(parts) if parts else None
 
 
-def _r2oos_stars_table(table: pd.DataFrame, path: Path) -> pd.DataFrame:
-    _require(table, ["model", "maturity", "r2oos"], path)
-    table = table.copy()
-    table["maturity"] = table["maturity"].map(lambda m: "EW" if str(m).strip().lower() == "ew" else str(m).strip())
-    pvalues = table["cw_pvalue"] if "cw_pvalue" in table.columns else pd.Series(np.nan, index=table.index)
-    table["cell"] = [
-        (f"{float(r):.2f}" if np.isfinite(float(r)) else "") + significance_stars(float(p))
-        for r, p in zip(pd.to_numeric(table["r2oos"], errors="coerce"), pd.to_numeric(pvalues, errors="coerce"),
-                        strict=True)
-    ]
-    models = list(dict.fromkeys(table["model"].astype(str)))
-    maturities = sorted(dict.fromkeys(table["maturity"]), key=_maturity_key)
-    wide = table.assign(model=table["model"].astype(str)).pivot_table(
-        index="model", columns="maturity", values="cell", aggfunc="first")
-    wide = wide.reindex(index=models, columns=maturities).fillna("")
-    wide.columns.name = "maturity"
-    return wide
-
-
 def _section_treasury(run_dir: Path) -> str | None:
     r2_paths = _find(run_dir, "r2oos.csv")
     fc_paths = _find(run_dir, "forecasts.parquet")
@@ -249,7 +218,9 @@ def _section_treasury(run_dir: Path) -> str | None:
     parts: list[str] = []
     if r2_paths:
         path = r2_paths[0]
-        wide = _r2oos_stars_table(_read(path, lambda p: pd.read_csv(p, dtype={"maturity": str})), path)
+        table = _read(path, lambda p: pd.read_csv(p, dtype={"maturity": str}))
+        _require(table, ["model", "maturity", "r2oos"], path)
+        wide = r2oos_stars(table)
         parts.append("<p class=\"note\">Out-of-sample R² (percent) by model and maturity (years; EW = equal-weighted "
                      "across maturities). Clark-West test: *** p&lt;0.01, ** p&lt;0.05, * p&lt;0.10.</p>")
         parts.append(wide.to_html(escape=True, border=0, classes="data r2oos"))
@@ -257,13 +228,7 @@ def _section_treasury(run_dir: Path) -> str | None:
         path = fc_paths[0]
         fc = _read(path, pd.read_parquet)
         _require(fc, ["model", "date", "maturity", "forecast", "actual", "benchmark"], path)
-        ew = fc[fc["maturity"].astype(str).str.strip().str.upper() == "EW"]
-        series: dict[str, pd.Series] = {}
-        for model, group in ew.groupby(ew["model"].astype(str), sort=False):
-            group = group.sort_values("date")
-            series[str(model)] = cumulative_sse_difference(
-                group["actual"].to_numpy(dtype=np.float64), group["forecast"].to_numpy(dtype=np.float64),
-                group["benchmark"].to_numpy(dtype=np.float64), index=pd.to_datetime(group["date"]))
+        series = sse_curves(fc)
         if series:
             parts.append(_figure_html(
                 figures.cumulative_sse(series), "Cumulative SSE difference, EW maturity",
@@ -273,10 +238,8 @@ def _section_treasury(run_dir: Path) -> str | None:
         path = imp_paths[0]
         imp = _read(path, pd.read_csv)
         _require(imp, ["model", "maturity", "group", "share"], path)
-        ew = imp[imp["maturity"].astype(str).str.strip().str.upper() == "EW"]
-        if not ew.empty:
-            shares = ew.pivot_table(index="model", columns="group", values="share", aggfunc="sum", sort=False)
-            shares = shares.div(shares.sum(axis=1).replace(0.0, np.nan), axis=0) * 100.0
+        shares = group_shares(imp)
+        if not shares.empty:
             parts.append(_figure_html(figures.importance_by_group(shares), "Importance share by predictor group",
                                       "Share of predictor importance by group, maturity EW, normalized to 100% "
                                       "per model."))

@@ -15,13 +15,13 @@ from bondpremia.models.forecast.engine import ForecastRun
 from bondpremia.models.forecast.evaluation import (
     cumulative_sse_difference,
     diebold_mariano,
-    plot_cumulative_sse,
     r2oos_table,
     significance_stars,
 )
 from bondpremia.models.forecast.features import TreasuryData
 
-__all__ = ["ForecastTables", "curve_factors", "dm_table", "grouped_importance", "report_tables", "wide_frames"]
+__all__ = ["ForecastTables", "curve_factors", "dm_table", "group_shares", "grouped_importance", "r2oos_stars",
+           "report_tables", "sse_curves", "wide_frames"]
 
 
 @dataclass
@@ -97,11 +97,46 @@ def grouped_importance(importance: pd.DataFrame, groups: pd.Series | None) -> pd
     return imp
 
 
-def _stars_wide(table: pd.DataFrame) -> pd.DataFrame:
-    cell = [f"{r:.2f}{significance_stars(p)}" for r, p in zip(table["r2oos"], table["cw_pvalue"], strict=True)]
-    t = table.assign(cell=cell)
-    order = list(dict.fromkeys(t["maturity"]))
-    return t.pivot(index="model", columns="maturity", values="cell").loc[list(dict.fromkeys(t["model"])), order]
+def _maturity_key(m: str) -> tuple[int, float, str]:
+    try:
+        return (0, float(m), m)
+    except ValueError:
+        return (1, 0.0, m)
+
+
+def r2oos_stars(table: pd.DataFrame) -> pd.DataFrame:
+    """Models x maturities (numeric order, then ``EW``) of ``"r2oos"`` cells in percent with Clark-West stars
+    (``"1.50***"``), from the long table of :func:`r2oos_table` or ``r2oos.csv`` (``cw_pvalue`` optional)."""
+    maturity = table["maturity"].map(lambda m: "EW" if str(m).strip().lower() == "ew" else str(m).strip())
+    r2 = pd.to_numeric(table["r2oos"], errors="coerce")
+    pvalues = pd.to_numeric(table["cw_pvalue"], errors="coerce") if "cw_pvalue" in table.columns else np.nan + r2
+    cells = [(f"{r:.2f}" if np.isfinite(r) else "") + significance_stars(float(p))
+             for r, p in zip(r2, pvalues, strict=True)]
+    t = pd.DataFrame({"model": table["model"].astype(str), "maturity": maturity, "cell": cells})
+    wide = t.pivot_table(index="model", columns="maturity", values="cell", aggfunc="first")
+    wide = wide.reindex(index=list(dict.fromkeys(t["model"])),
+                        columns=sorted(dict.fromkeys(t["maturity"]), key=_maturity_key)).fillna("")
+    wide.columns.name = "maturity"
+    return wide
+
+
+def sse_curves(forecasts: pd.DataFrame, maturity: str = "EW") -> dict[str, pd.Series]:
+    """Cumulative SSE difference (benchmark − model) of every model for one maturity, from the long forecast
+    frame (``forecasts.parquet``), indexed by forecast date."""
+    rows = forecasts[forecasts["maturity"].astype(str).str.strip().str.upper() == maturity.upper()]
+    out = {}
+    for model, g in rows.groupby(rows["model"].astype(str), sort=False):
+        g = g.sort_values("date")
+        out[str(model)] = cumulative_sse_difference(g["actual"].to_numpy(dtype=float), g["forecast"].to_numpy(
+            dtype=float), g["benchmark"].to_numpy(dtype=float), index=pd.DatetimeIndex(pd.to_datetime(g["date"])))
+    return out
+
+
+def group_shares(importance: pd.DataFrame, maturity: str = "EW") -> pd.DataFrame:
+    """Models x predictor groups: each group's share of a model's importance for one maturity, in percent."""
+    rows = importance[importance["maturity"].astype(str).str.strip().str.upper() == maturity.upper()]
+    shares = rows.pivot_table(index="model", columns="group", values="share", aggfunc="sum", sort=False)
+    return shares.div(shares.sum(axis=1).replace(0.0, np.nan), axis=0) * 100.0
 
 
 def report_tables(runs: Sequence[ForecastRun], data: TreasuryData, out: str | Path | None = None,
@@ -117,7 +152,7 @@ def report_tables(runs: Sequence[ForecastRun], data: TreasuryData, out: str | Pa
     imps = [r.importance for r in runs if r.importance is not None]
     imp = grouped_importance(pd.concat(imps, ignore_index=True), data.groups) if imps else None
     dm = dm_table(actual, models, dm_against, data.horizon) if dm_against is not None else None
-    tables = ForecastTables(table, factor_table, _stars_wide(table), imp, dm)
+    tables = ForecastTables(table, factor_table, r2oos_stars(table), imp, dm)
     if out is None:
         return tables
     out = Path(out)
@@ -130,38 +165,19 @@ def report_tables(runs: Sequence[ForecastRun], data: TreasuryData, out: str | Pa
     (imp if imp is not None else pd.DataFrame(columns=["model", "maturity", "predictor", "importance", "group",
                                                         "share"])).to_csv(out / "importance.csv", index=False)
     if figures:
-        _figures(out / "figures", actual, models, benchmark, imp)
+        _figures(out / "figures", forecasts, imp)
     return tables
 
 
-def _figures(folder: Path, actual: pd.DataFrame, models: dict[str, pd.DataFrame], benchmark: pd.DataFrame,
-             imp: pd.DataFrame | None) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
+def _figures(folder: Path, forecasts: pd.DataFrame, imp: pd.DataFrame | None) -> None:
     import matplotlib.pyplot as plt
 
+    from bondpremia.report import figures
+
     folder.mkdir(parents=True, exist_ok=True)
-    col = "EW" if "EW" in actual.columns else actual.columns[-1]
-    curves = {m: cumulative_sse_difference(actual[col], f[col], benchmark[col]) for m, f in models.items()
-              if not np.allclose(f[col].to_numpy(), benchmark[col].to_numpy())}
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    if curves:
-        plot_cumulative_sse(curves, ax=ax, title=f"Cumulative SSE difference vs the historical mean, maturity {col}")
-    else:
-        ax.set_xlabel("date")
-        ax.set_ylabel("cumulative SSE difference (benchmark − model), squared log returns")
-    fig.tight_layout()
-    fig.savefig(folder / "cumulative_sse.png", dpi=120)
-    plt.close(fig)
+    drawn = [(figures.cumulative_sse(sse_curves(forecasts)), "cumulative_sse.png")]
     if imp is not None and len(imp):
-        share = imp[imp["maturity"] == col].groupby(["model", "group"])["share"].sum().unstack().fillna(0.0)
-        fig, ax = plt.subplots(figsize=(10, 1.5 + 0.6 * len(share)))
-        (100 * share).plot.barh(stacked=True, ax=ax)
-        ax.legend(title="group", bbox_to_anchor=(1.02, 1.0), loc="upper left", fontsize=8)
-        ax.set_xlabel(f"share of importance, percent (maturity {col})")
-        ax.set_ylabel("model")
-        ax.set_title("Variable importance by McCracken-Ng group")
-        fig.tight_layout()
-        fig.savefig(folder / "importance.png", dpi=120)
+        drawn.append((figures.importance_by_group(group_shares(imp)), "importance.png"))
+    for fig, name in drawn:
+        fig.savefig(folder / name, dpi=120)
         plt.close(fig)
