@@ -13,10 +13,10 @@ from bondpremia.characteristics.macro import (
     bond_market_return,
     default_spread,
     expanding_simple_ols,
-    read_fred_series,
     read_macro_folder,
     vix_innovation,
 )
+from bondpremia.data.factors import load_factor_file
 from bondpremia.data.kenfrench import load_ken_french
 from bondpremia.errors import InputError
 
@@ -89,7 +89,8 @@ def test_real_market_files():
     ff = load_ken_french(MARKET / "ff3_monthly_kf_202412.csv")
     assert ff.index[0] == pd.Timestamp("1926-07-31") and ff.loc["1926-07-31", "Mkt-RF"] == pytest.approx(0.0296)
     assert ff.index[-1] == pd.Timestamp("2024-12-31") and ff.index.is_monotonic_increasing
-    baa, aaa = read_fred_series(MARKET / "fred_BAA_monthly.csv"), read_fred_series(MARKET / "fred_AAA_monthly.csv")
+    baa = load_factor_file(MARKET / "fred_BAA_monthly.csv", percent=True)["value"]
+    aaa = load_factor_file(MARKET / "fred_AAA_monthly.csv", percent=True)["value"]
     ds = default_spread(baa, aaa)
     assert ds.loc["1959-01-31"] == pytest.approx((4.87 - float(aaa.iloc[0] * 100)) / 100)
     macro = read_macro_folder(MARKET)

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bondpremia.data.factors import load_factor_file
 from bondpremia.errors import InputError
 
 __all__ = [
@@ -16,34 +17,9 @@ __all__ = [
     "default_spread",
     "expanding_simple_ols",
     "month_end",
-    "read_fred_series",
     "term_spread",
     "vix_innovation",
 ]
-
-
-def read_fred_series(path: str | PathLike[str], *, percent: bool = True) -> pd.Series:
-    """A FRED CSV (``date,value`` or ``DATE,<NAME>``; ``.`` or blank = missing) as a Series indexed by date,
-    divided by 100 when ``percent`` (rates and spreads are published in percent)."""
-    name = str(path)
-    try:
-        raw = pd.read_csv(path, na_values=[".", ""])
-    except FileNotFoundError:
-        raise InputError("file not found", file=name) from None
-    if raw.shape[1] < 2:
-        raise InputError("needs a date column and a value column", file=name)
-    try:
-        idx = pd.DatetimeIndex(pd.to_datetime(raw.iloc[:, 0]), name="date")
-    except (ValueError, TypeError):
-        raise InputError("cannot parse the dates", file=name, column=str(raw.columns[0])) from None
-    values = pd.to_numeric(raw.iloc[:, 1], errors="coerce").to_numpy(dtype=float)
-    bad = np.isnan(values) & raw.iloc[:, 1].notna().to_numpy() & ~raw.iloc[:, 1].astype(str).isin([".", ""]).to_numpy()
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise InputError(f"value {raw.iloc[row, 1]!r} is not a number", file=name, column=str(raw.columns[1]),
-                         row=row + 2)
-    out = pd.Series(values / 100.0 if percent else values, index=idx, name=str(raw.columns[1])).sort_index()
-    return out
 
 
 def month_end(series: pd.Series, how: str = "last") -> pd.Series:
@@ -131,12 +107,14 @@ def read_macro_folder(folder: str | PathLike[str]) -> pd.DataFrame:
     cols: dict[str, pd.Series] = {}
     f = {name: base / name for name in ("fred_BAA_monthly.csv", "fred_AAA_monthly.csv", "fred_GS10_monthly.csv",
                                          "fred_TB3MS_monthly.csv", "vix_daily_cboe.csv")}
+    def fred(name: str) -> pd.Series:  # FRED monthly CSV ``date,value`` in percent
+        return load_factor_file(f[name], percent=True).iloc[:, 0]
+
     if f["fred_BAA_monthly.csv"].exists() and f["fred_AAA_monthly.csv"].exists():
-        cols["default_spread"] = default_spread(read_fred_series(f["fred_BAA_monthly.csv"]),
-                                                read_fred_series(f["fred_AAA_monthly.csv"]))
+        cols["default_spread"] = default_spread(fred("fred_BAA_monthly.csv"), fred("fred_AAA_monthly.csv"))
     if f["fred_GS10_monthly.csv"].exists() and f["fred_TB3MS_monthly.csv"].exists():
-        tb3 = read_fred_series(f["fred_TB3MS_monthly.csv"])
-        cols["term_spread"] = term_spread(read_fred_series(f["fred_GS10_monthly.csv"]), tb3)
+        tb3 = fred("fred_TB3MS_monthly.csv")
+        cols["term_spread"] = term_spread(fred("fred_GS10_monthly.csv"), tb3)
         cols["rf"] = (month_end(tb3) / 12.0).rename("rf")
     if f["vix_daily_cboe.csv"].exists():
         raw = pd.read_csv(f["vix_daily_cboe.csv"])

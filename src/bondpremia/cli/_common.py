@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
+
+import pandas as pd
 
 from bondpremia.errors import InputError
 
@@ -33,3 +36,15 @@ def print_json(payload: dict[str, Any]) -> None:
         return v
 
     print(json.dumps({k: clean(v) for k, v in payload.items()}, indent=2))
+
+
+def read_panel(path: Path) -> pd.DataFrame:
+    """Read a parquet or CSV panel; errors name the file."""
+    if not path.exists():
+        raise InputError("file not found", file=str(path))
+    try:
+        if path.suffix in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        return pd.read_csv(path)
+    except Exception as err:  # pragma: no cover - the reader's own message is the useful part
+        raise InputError(f"cannot read the panel: {err}", file=str(path)) from None

@@ -8,22 +8,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from bondpremia.cli._common import cli_input
+from bondpremia.cli._common import cli_input, read_panel
 from bondpremia.errors import InputError
 
 app = typer.Typer(help="Bond, equity, risk, momentum and beta characteristics (Kelly-Palhares-Pruitt style).",
                   no_args_is_help=True)
-
-
-def _read(path: Path):  # noqa: ANN202 - pandas frame
-    import pandas as pd
-
-    if not path.exists():
-        raise InputError("file not found", file=str(path))
-    try:
-        return pd.read_parquet(path) if path.suffix in (".parquet", ".pq") else pd.read_csv(path)
-    except Exception as err:  # pragma: no cover - the reader's message is the useful part
-        raise InputError(f"cannot read the panel: {err}", file=str(path)) from None
 
 
 @app.command("build")
@@ -49,7 +38,7 @@ def build(
     from bondpremia.characteristics import build_characteristics
 
     console = Console(stderr=True)
-    frame = _read(panel)
+    frame = read_panel(panel)
     mac = None
     if macro is not None:
         mac = _macro(macro)

@@ -9,22 +9,11 @@ from typing import Annotated
 import pandas as pd
 import typer
 
+from bondpremia.cli._common import read_panel
 from bondpremia.errors import InputError
 from bondpremia.models import IPCA
 
 app = typer.Typer(help="Instrumented PCA (Kelly-Pruitt-Su 2019) on a long bond-month panel.", no_args_is_help=True)
-
-
-def read_panel(path: Path) -> pd.DataFrame:
-    """Read a parquet or CSV panel; errors name the file."""
-    if not path.exists():
-        raise InputError("file not found", file=str(path))
-    try:
-        if path.suffix in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-        return pd.read_csv(path)
-    except Exception as err:  # pragma: no cover - the reader's own message is the useful part
-        raise InputError(f"cannot read the panel: {err}", file=str(path)) from None
 
 
 @app.command("fit")
