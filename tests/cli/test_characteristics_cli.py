@@ -8,25 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bondpremia.cli import main
-
 MARKET = Path(__file__).resolve().parents[3] / "shared" / "data" / "market"
 
 
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = 0
-    try:
-        main(list(argv))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
-def test_build_writes_panel_and_coverage(tmp_path, capsys):
+def test_build_writes_panel_and_coverage(tmp_path, run):
     panel = tmp_path / "panel.parquet"
-    assert run(capsys, "simulate", "bond-panel", "--bonds", "80", "--months", "60", "--out", str(panel))[0] == 0
-    code, _, err = run(capsys, "characteristics", "build", str(panel), "--out", str(tmp_path / "c"), "--rank")
+    assert run("simulate", "bond-panel", "--bonds", "80", "--months", "60", "--out", str(panel))[0] == 0
+    code, _, err = run("characteristics", "build", str(panel), "--out", str(tmp_path / "c"), "--rank")
     assert code == 0, err
     chars = pd.read_parquet(tmp_path / "c" / "characteristics.parquet")
     cov = pd.read_csv(tmp_path / "c" / "coverage.csv", index_col=0)
@@ -41,18 +31,18 @@ def test_build_writes_panel_and_coverage(tmp_path, capsys):
     assert cov.loc[str(t.date()), "total_debt"] == pytest.approx(np.mean(month["debt"] != -99.99))
 
 
-def test_missing_panel_is_one_line(tmp_path, capsys):
-    code, _, err = run(capsys, "characteristics", "build", str(tmp_path / "nope.parquet"), "--out", str(tmp_path))
+def test_missing_panel_is_one_line(tmp_path, run):
+    code, _, err = run("characteristics", "build", str(tmp_path / "nope.parquet"), "--out", str(tmp_path))
     assert code == 2 and len(err.strip().splitlines()) == 1 and "nope.parquet" in err
 
 
 @pytest.mark.realdata
-def test_build_with_real_macro_files(tmp_path, capsys):
+def test_build_with_real_macro_files(tmp_path, run):
     if not MARKET.exists():
         pytest.skip("../shared/data/market is absent")
     panel = tmp_path / "panel.parquet"
-    run(capsys, "simulate", "bond-panel", "--bonds", "60", "--months", "72", "--start", "2005-01", "--out", str(panel))
-    code, _, err = run(capsys, "characteristics", "build", str(panel), "--macro", str(MARKET), "--out",
+    run("simulate", "bond-panel", "--bonds", "60", "--months", "72", "--start", "2005-01", "--out", str(panel))
+    code, _, err = run("characteristics", "build", str(panel), "--macro", str(MARKET), "--out",
                        str(tmp_path / "c"))
     assert code == 0, err
     chars = pd.read_parquet(tmp_path / "c" / "characteristics.parquet")

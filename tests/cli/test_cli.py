@@ -9,23 +9,13 @@ import sys
 import pytest
 from scipy.optimize import brentq
 
-from bondpremia.cli import main
-
 BOND = ["--coupon", "4", "--maturity", "2054-05-15", "--settle", "2024-05-15", "--daycount", "ACT/ACT"]
 
 
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = 0
-    try:
-        main(list(argv))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
-def test_bond_yield_json_worked_example(capsys):
-    code, out, _ = run(capsys, "bond", "yield", "--price", "95", *BOND, "--json")
+def test_bond_yield_json_worked_example(run):
+    code, out, _ = run("bond", "yield", "--price", "95", *BOND, "--json")
     assert code == 0
     res = json.loads(out)
     v = lambda y: 1 / (1 + y / 2)  # noqa: E731
@@ -37,12 +27,12 @@ def test_bond_yield_json_worked_example(capsys):
     assert set(res) >= {"yield", "accrued", "dirty_price", "modified_duration", "convexity"}
 
 
-def test_bond_price_is_the_inverse_and_par_yields_coupon(capsys):
-    _, out, _ = run(capsys, "bond", "yield", "--price", "100", *BOND, "--json")
+def test_bond_price_is_the_inverse_and_par_yields_coupon(run):
+    _, out, _ = run("bond", "yield", "--price", "100", *BOND, "--json")
     assert json.loads(out)["yield"] == pytest.approx(4.0, abs=1e-11)
-    _, out, _ = run(capsys, "bond", "yield", "--price", "95", *BOND, "--json")
+    _, out, _ = run("bond", "yield", "--price", "95", *BOND, "--json")
     y = json.loads(out)["yield"]
-    _, out, _ = run(capsys, "bond", "price", "--yield", repr(y), *BOND, "--json")
+    _, out, _ = run("bond", "price", "--yield", repr(y), *BOND, "--json")
     assert json.loads(out)["clean_price"] == pytest.approx(95.0, abs=1e-10)
 
 
@@ -58,8 +48,8 @@ def test_bond_price_is_the_inverse_and_par_yields_coupon(capsys):
         (["bond", "price", "--yield", "nan", *BOND], "--yield"),
     ],
 )
-def test_input_errors_are_one_line_and_name_the_option(capsys, argv, option):
-    code, out, err = run(capsys, *argv)
+def test_input_errors_are_one_line_and_name_the_option(run, argv, option):
+    code, out, err = run(*argv)
     assert code == 2
     assert "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
@@ -67,14 +57,14 @@ def test_input_errors_are_one_line_and_name_the_option(capsys, argv, option):
 
 
 @pytest.mark.parametrize("cmd", [[], ["bond"], ["bond", "yield"], ["bond", "price"], ["demo"]])
-def test_help_on_every_command(capsys, cmd):
-    code, out, _ = run(capsys, *cmd, "--help")
+def test_help_on_every_command(run, cmd):
+    code, out, _ = run(*cmd, "--help")
     assert code == 0
     assert "Usage" in out
 
 
-def test_demo_prices_bonds(capsys):
-    code, out, _ = run(capsys, "demo", "--json")
+def test_demo_prices_bonds(run):
+    code, out, _ = run("demo", "--json")
     assert code == 0
     bonds = json.loads(out)["bonds"]
     par = next(b for b in bonds if "par" in b["bond"])

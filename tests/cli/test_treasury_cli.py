@@ -9,16 +9,6 @@ import pytest
 from bondpremia.cli import main
 
 
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = 0
-    try:
-        main(list(argv))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory):
     out = tmp_path_factory.mktemp("sim")
@@ -29,10 +19,10 @@ def sim(tmp_path_factory):
     return out
 
 
-def test_forecast_writes_the_tables(sim, tmp_path, capsys):
+def test_forecast_writes_the_tables(sim, tmp_path, run):
     out = tmp_path / "run"
     code, stdout, err = run(
-        capsys, "treasury", "forecast", "--yields", str(sim / "yields.parquet"), "--macro", str(sim / "macro.parquet"),
+        "treasury", "forecast", "--yields", str(sim / "yields.parquet"), "--macro", str(sim / "macro.parquet"),
         "--groups", str(sim / "groups.csv"), "--models", "hm,ols,ridge_macro,nn1_3,nn_group1_fwdnet",
         "--start", "1980-01", "--end", "2004-12", "--oos-start", "1999-01", "--seeds", "4", "--keep", "2",
         "--refit-every", "6", "--retune-every", "24", "--dm-against", "ols", "--out", str(out))
@@ -66,8 +56,8 @@ def test_forecast_writes_the_tables(sim, tmp_path, capsys):
     assert "R²oos" in stdout
 
 
-def test_bad_model_name_is_one_line(sim, tmp_path, capsys):
-    code, _, err = run(capsys, "treasury", "forecast", "--yields", str(sim / "yields.parquet"), "--models",
+def test_bad_model_name_is_one_line(sim, tmp_path, run):
+    code, _, err = run("treasury", "forecast", "--yields", str(sim / "yields.parquet"), "--models",
                        "ols,nn9_x", "--start", "1980-01", "--end", "2004-12", "--oos-start", "1999-01",
                        "--out", str(tmp_path))
     assert code == 2
@@ -76,20 +66,20 @@ def test_bad_model_name_is_one_line(sim, tmp_path, capsys):
 
 @pytest.mark.parametrize("cmd", [["treasury"], ["treasury", "forecast"], ["treasury", "fredmd"],
                                  ["simulate", "treasury"]])
-def test_help(capsys, cmd):
-    code, out, _ = run(capsys, *cmd, "--help")
+def test_help(run, cmd):
+    code, out, _ = run(*cmd, "--help")
     assert code == 0
     assert "Usage" in out
 
 
-def test_fredmd_download_offline_is_one_line(tmp_path, capsys, monkeypatch):
+def test_fredmd_download_offline_is_one_line(tmp_path, run, monkeypatch):
     import urllib.request
 
     def offline(*args, **kwargs):
         raise OSError("network is unreachable")
 
     monkeypatch.setattr(urllib.request, "urlopen", offline)
-    code, _, err = run(capsys, "treasury", "fredmd", "--vintage", "2018-12", "--out", str(tmp_path))
+    code, _, err = run("treasury", "fredmd", "--vintage", "2018-12", "--out", str(tmp_path))
     assert code == 2
     assert len(err.strip().splitlines()) == 1
     assert "--vintage" in err and "2018-12" in err and "by hand" in err
