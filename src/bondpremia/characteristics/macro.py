@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bondpremia.characteristics.engine import rolling_ols
 from bondpremia.data.factors import load_factor_file
 from bondpremia.errors import InputError
 
@@ -49,28 +50,11 @@ def term_spread(long_yield: pd.Series, short_yield: pd.Series) -> pd.Series:
 
 def expanding_simple_ols(x: np.ndarray, y: np.ndarray, min_obs: int) -> tuple[np.ndarray, np.ndarray]:
     """Intercept and slope of ``y_s = a + b x_s + e_s`` fitted at every row ``t`` on the pairs ``s < t``
-    (strictly before ``t``; NaN pairs skipped); NaN before ``min_obs`` pairs. Cumulative sums around the first
-    observation (a constant known at the start), so a value at ``t`` never depends on later rows."""
-    ok = np.isfinite(x) & np.isfinite(y)
-    if not ok.any():
-        return np.full(len(x), np.nan), np.full(len(x), np.nan)
-    first = int(np.flatnonzero(ok)[0])
-    xc = np.where(ok, x - x[first], 0.0)
-    yc = np.where(ok, y - y[first], 0.0)
-
-    def before(v: np.ndarray) -> np.ndarray:  # sum over s < t
-        return np.concatenate([[0.0], np.cumsum(v)[:-1]])
-
-    n = before(ok.astype(float))
-    sx, sy, sxx, sxy = before(xc), before(yc), before(xc * xc), before(xc * yc)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        vxx = sxx - sx * sx / n
-        b = (sxy - sx * sy / n) / vxx
-        a_c = sy / n - b * sx / n
-    valid = (n >= min_obs) & (vxx > 1e-14 * np.maximum(sxx, 1e-300))
-    b = np.where(valid, b, np.nan)
-    a = np.where(valid, a_c + y[first] - b * x[first], np.nan)
-    return a, b
+    (strictly before ``t``; NaN pairs skipped); NaN before ``min_obs`` pairs: the walk-forward
+    :func:`~bondpremia.characteristics.engine.rolling_ols` with a window as long as the series."""
+    fit = rolling_ols(np.asarray(y, dtype=float)[:, None], np.asarray(x, dtype=float)[:, None],
+                      window=max(len(y), min_obs), min_obs=min_obs)
+    return fit.coef[:, 0, 0], fit.coef[:, 0, 1]
 
 
 def vix_innovation(vix: pd.Series, *, min_obs: int = 24) -> pd.Series:
