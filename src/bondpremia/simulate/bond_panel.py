@@ -57,7 +57,7 @@ def simulate_bond_panel(n_bonds: int = 5000, n_months: int = 190, seed: int = 0,
     coupon = np.round(np.clip(3 + 0.25 * base_rating[firm] + rng.standard_normal(n_bonds), 0.5, 12) * 8) / 8
     par = rng.choice([2.5e8, 5e8, 7.5e8, 1e9, 1.5e9], n_bonds)
     start_p = pd.Period(start, "M")
-    issue = np.array([(start_p + int(e)).to_timestamp(how="start") for e in entry], dtype="datetime64[ns]")
+    issue = (np.datetime64(start_p.strftime("%Y-%m"), "M") + entry).astype("datetime64[ns]")  # first of the month
     maturity = issue + (life * 30.44 * 86400e9).astype("timedelta64[ns]") + np.timedelta64(3650, "D")
     # bond-months
     counts = last - first + 1
@@ -73,7 +73,6 @@ def simulate_bond_panel(n_bonds: int = 5000, n_months: int = 190, seed: int = 0,
     ret_pct = 100 * (0.003 + 0.15 * r_stock[t, f] * notch / 22 + 0.01 * rng.standard_normal(len(b))
                      - dur * 0.002 * rng.standard_normal(len(b)))
     pd_pct = 100 * np.clip(0.0005 * np.exp(0.35 * notch) * rng.lognormal(0, 0.3, len(b)), 1e-5, 0.9)
-    dates = (start_p + 0).to_timestamp(how="end").normalize()
     month_end = pd.period_range(start_p, periods=T, freq="M").to_timestamp(how="end").normalize().to_numpy()
     frame = pd.DataFrame({
         "Pricing_Date": month_end[t],
@@ -97,7 +96,6 @@ def simulate_bond_panel(n_bonds: int = 5000, n_months: int = 190, seed: int = 0,
         "pricetoearnings": pte[t, f],
         "PD_DRISK": pd_pct,
     })
-    del dates
     for col in ("marketcap", "debt", "ebitda", "ebit", "grossmargin", "pricetobook", "pricetoearnings", "PD_DRISK",
                 "oas", "DUR"):
         hole = rng.random(len(frame)) < missing_rate
