@@ -750,7 +750,7 @@ _GROUP_MEMBERS: dict[int, tuple[str, ...]] = {
     8: ("S&P 500", "S&P: indust", "S&P div yield", "S&P PE ratio", "VXOCLSx", "VIXCLSx"),
 }
 _GROUP_OF: dict[str, int] = {name.upper(): g for g, names in _GROUP_MEMBERS.items() for name in names}
-_MARKET_GROUPS = (6, 8)
+MARKET_GROUPS = (6, 8)  # interest and exchange rates, stock market: observed by the end of the month
 
 
 def fredmd_groups(columns: Iterable[str], unknown: Literal["raise", "nan"] = "raise") -> pd.Series:
@@ -814,6 +814,6 @@ def is_market_series(
     if unknown not in ("raise", "market", "nonmarket"):
         raise InputError(f"unknown must be 'raise', 'market' or 'nonmarket', got {unknown!r}", column="unknown")
     groups = fredmd_groups(columns, unknown="raise" if unknown == "raise" else "nan")
-    out = groups.isin(_MARKET_GROUPS)
+    out = groups.isin(MARKET_GROUPS)
     out[groups.isna()] = unknown == "market"
     return out.astype(bool).rename("market")

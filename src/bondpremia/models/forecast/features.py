@@ -17,12 +17,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from bondpremia.data.fredmd import MARKET_GROUPS
 from bondpremia.errors import InputError
 from bondpremia.fixed_income.curves import excess_returns, forward_rates
 
 __all__ = ["TreasuryData", "month", "treasury_data", "target_label"]
 
-MARKET_GROUPS = (6, 8)  # McCracken-Ng groups observed at the end of the month: interest rates/FX, stock market
 
 
 def month(value: object, argument: str) -> pd.Timestamp:
