@@ -23,6 +23,7 @@ import pandas as pd
 from bondpremia.characteristics import definitions as d
 from bondpremia.characteristics.engine import (
     cross_sectional_rank,
+    pct_change_months,
     rolling_moments,
     rolling_ols,
     rolling_quantile,
@@ -79,12 +80,6 @@ def _vw_mean(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     num = np.where(ok, x * w, 0.0).sum(axis=1)
     den = np.where(ok, w, 0.0).sum(axis=1)
     return np.divide(num, den, out=np.full(len(num), np.nan), where=den > 0)
-
-
-def _lagged(x: np.ndarray, k: int = 1) -> np.ndarray:
-    out = np.full_like(x, np.nan)
-    out[k:] = x[:-k]
-    return out
 
 
 def build_characteristics(
@@ -182,8 +177,7 @@ def build_characteristics(
     stock = wide("stock_price")
     stock_ret = None
     if stock is not None:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            stock_ret = np.where(_lagged(stock) > 0, stock / _lagged(stock) - 1.0, np.nan)
+        stock_ret = np.asarray(pct_change_months(stock, 1))
     equity_vol = None
     if stock_ret is not None:
         equity_vol = rolling_moments(stock_ret, window=window, min_obs=min_obs).std * np.sqrt(12.0)
@@ -252,7 +246,10 @@ def build_characteristics(
     if weights is None and par is not None:
         weights = par
     if exret is not None:
-        w_lag = _lagged(weights) if weights is not None else np.ones_like(exret)
+        w_lag = np.ones_like(exret)
+        if weights is not None:  # weights known at t - 1
+            w_lag = np.full_like(weights, np.nan)
+            w_lag[1:] = weights[:-1]
         market = _vw_mean(exret, w_lag)  # value-weighted bond-market excess return (weights known at t-1)
         if macro is not None and corporate_index and "corporate_ret" in macro.columns:
             market = (macro["corporate_ret"].reindex(dates) - (pd.Series(rf, index=dates) if rf is not None
