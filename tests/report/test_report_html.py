@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
-import json
+import io
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -16,73 +18,22 @@ from bondpremia.errors import InputError
 from bondpremia.report import REPORT_SECTIONS, render_report, write_report
 from bondpremia.report import figures as F
 
-N_FIGURES_FULL = 8  # audit, returns, coverage, IPCA R² + factors, cumulative SSE, importance, strategy
+# audit, returns, coverage, IPCA R² + factors, sort means + cumulative H-L, cumulative SSE, importance,
+# strategy cumulative return + drawdown
+N_FIGURES_FULL = 11
 
-P_VALUES = {("ridge", "2"): 0.005, ("ridge", "EW"): 0.03, ("nn", "2"): 0.07, ("nn", "EW"): 0.5}
-
-
-def _dates(n: int = 24) -> pd.DatetimeIndex:
-    return pd.date_range("2015-01-31", periods=n, freq="ME")
-
-
-def _write_r2oos(run: Path) -> None:
-    rows = [{"model": m, "maturity": mat, "r2oos": 1.5, "cw_pvalue": p} for (m, mat), p in P_VALUES.items()]
-    pd.DataFrame(rows).to_csv(run / "r2oos.csv", index=False)
-
-
-def _build_run(run: Path) -> Path:
-    rng = np.random.default_rng(0)
-    dates = _dates()
-    trace = run / "trace"
-    trace.mkdir(parents=True)
-    pd.DataFrame({"step": ["raw", "cancellations", "reversals", "agency"], "rows_in": [100, 100, 90, 80],
-                  "rows_out": [100, 90, 80, 75], "rows_dropped": [0, 10, 10, 5],
-                  "reason": ["", "cancelled", "reversed", "agency dup"]}).to_csv(trace / "audit.csv", index=False)
-    pd.DataFrame({"date": np.repeat(dates, 5), "ret": rng.normal(0.004, 0.02, 5 * len(dates))}).to_parquet(
-        trace / "monthly.parquet")
-    chars = run / "characteristics"
-    chars.mkdir()
-    pd.DataFrame(rng.uniform(0, 1, (len(dates), 3)), index=pd.Index(dates, name="date"),
-                 columns=["duration", "rating", "size"]).to_csv(chars / "coverage.csv")
-    for k in (1, 2, 3):
-        d = run / f"ipca_k{k}"
-        d.mkdir()
-        fit = {"n_factors": k, "r2_total": 0.1 * k, "r2_pred": 0.01 * k}
-        if k == 3:
-            fit.pop("n_factors")  # K from the folder name
-            fit["r2_total_oos"] = 0.2
-        (d / "fit.json").write_text(json.dumps(fit))
-        pd.DataFrame(rng.normal(0, 0.01, (len(dates), k)), index=pd.Index(dates, name="date"),
-                     columns=[f"f{i + 1}" for i in range(k)]).to_csv(d / "factors.csv")
-    tsy = run / "treasury"
-    tsy.mkdir()
-    _write_r2oos(tsy)
-    fc = []
-    for model in ("ridge", "nn"):
-        for mat in ("2", "EW"):
-            actual = rng.normal(0, 0.02, len(dates))
-            fc.append(pd.DataFrame({"model": model, "date": dates, "target_date": dates + pd.offsets.MonthEnd(12),
-                                    "maturity": mat, "forecast": actual + rng.normal(0, 0.01, len(dates)),
-                                    "actual": actual, "benchmark": 0.0}))
-    pd.concat(fc, ignore_index=True).to_parquet(tsy / "forecasts.parquet")
-    pd.DataFrame({"model": ["ridge"] * 3 + ["nn"] * 3, "maturity": ["EW"] * 6,
-                  "predictor": ["fwd1", "fwd2", "ip"] * 2, "importance": [1.0, 2.0, 3.0, 2.0, 2.0, 1.0],
-                  "group": ["forwards", "forwards", "macro"] * 2,
-                  "share": [1 / 6, 2 / 6, 3 / 6, 0.4, 0.4, 0.2]}).to_csv(tsy / "importance.csv", index=False)
-    strat = run / "strategy"
-    strat.mkdir()
-    pd.DataFrame({"net": rng.normal(0.003, 0.02, len(dates)), "asset_return": rng.normal(0.002, 0.02, len(dates))},
-                 index=pd.Index(dates, name="date")).to_csv(strat / "returns.csv")
-    (strat / "stats.json").write_text(json.dumps({
-        "window": 60, "cost_bps": 5.0, "start": "2015-01-31",
-        "statistics": {"strategy": {"sharpe": 0.5, "max_drawdown": -0.1},
-                       "buy_and_hold": {"sharpe": 0.3, "max_drawdown": -0.2}}}))
-    return run
+SORT_SUMMARY_EXAMPLE = """statistic,1.0,2.0,3.0,4.0,5.0,H-L
+mean,0.00076,0.00063,0.00041,4.6e-05,0.00028,-0.00048
+mean_ann,0.0091,0.0075,0.0049,0.00055,0.0033,-0.0058
+t_stat,1.27,0.72,0.33,0.024,0.090,-0.18
+months,70.0,70.0,70.0,70.0,70.0,70.0
+avg_count,27.6,30.3,30.9,30.4,28.7,
+"""
 
 
 @pytest.fixture(scope="module")
-def full_report(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return render_report(_build_run(tmp_path_factory.mktemp("run")))
+def full_report(tmp_path_factory: pytest.TempPathFactory, run_builder: Callable[[Path], Path]) -> str:
+    return render_report(run_builder(tmp_path_factory.mktemp("run")))
 
 
 def _images(text: str) -> list[bytes]:
@@ -126,47 +77,176 @@ def test_stats_and_summary_tables(full_report: str) -> None:
     assert "99% quantile (%)" in full_report
 
 
-def _frames() -> dict[str, pd.DataFrame]:
-    dates = _dates(6)
+def test_section_order(full_report: str) -> None:
+    positions = [full_report.index(f'<h2 id="{sid}"') for sid in REPORT_SECTIONS]
+    assert positions == sorted(positions)
+    assert REPORT_SECTIONS.index("ipca") + 1 == REPORT_SECTIONS.index("sorts") == REPORT_SECTIONS.index("treasury") - 1
+
+
+def _section(text: str, sid: str) -> str:
+    body = text[text.index(f'<h2 id="{sid}"'):]
+    return body[: body.index("</section>")]
+
+
+def test_sorts_section(full_report: str, tmp_path: Path, sorts_writer: Callable[..., Any]) -> None:
+    section = _section(full_report, "sorts")
+    assert "<h3>duration</h3>" in section
+    assert len(_images(section)) == 2  # mean returns with error bars + cumulative H-L
+    assert 'alt="Cumulative H-L return of portfolios sorted on duration"' in section
+    header = re.findall(r"<th>([^<]*)</th>", section[: section.index("</thead>")])
+    assert header[-6:] == ["1", "2", "3", "4", "5", "H-L"]
+    for label in ("mean (% per month)", "mean (% per year)", "Newey-West t", "months",
+                  "bonds per portfolio (average)"):
+        assert f"<th>{label}</th>" in section, label
+    # the table shows the file's numbers: means in percent, t-statistics as they are
+    result = sorts_writer(tmp_path, "duration")
+    summary = result.summary(lags=3)
+    row = section[section.index("<th>mean (% per month)</th>"):]
+    cells = re.findall(r"<td>([^<]*)</td>", row[: row.index("</tr>")])
+    assert cells == [f"{v * 100:.3f}" for v in summary.loc["mean"]]
+    row = section[section.index("<th>Newey-West t</th>"):]
+    cells = re.findall(r"<td>([^<]*)</td>", row[: row.index("</tr>")])
+    assert cells == [f"{v:.2f}" for v in summary.loc["t_stat"]]
+    row = section[section.index("<th>bonds per portfolio (average)</th>"):]
+    assert re.findall(r"<td>([^<]*)</td>", row[: row.index("</tr>")])[-1] == ""  # H-L has no count
+
+
+def test_sort_summary_alone(tmp_path: Path) -> None:
+    (tmp_path / "sort_summary_rating.csv").write_text(SORT_SUMMARY_EXAMPLE)
+    text = render_report(tmp_path)
+    assert [sid for sid in REPORT_SECTIONS if f'<h2 id="{sid}"' in text] == ["sorts"]
+    section = _section(text, "sorts")
+    assert "<h3>rating</h3>" in section
+    assert len(_images(section)) == 1  # no sort_returns_rating.csv: no cumulative H-L figure
+    assert "<td>0.076</td>" in section and "<td>0.91</td>" in section and "<td>1.27</td>" in section
+
+
+def test_sort_summary_missing_row(tmp_path: Path) -> None:
+    path = tmp_path / "sort_summary_size.csv"
+    path.write_text("\n".join(line for line in SORT_SUMMARY_EXAMPLE.splitlines() if not line.startswith("t_stat")))
+    with pytest.raises(InputError, match=r"missing row\(s\) \['t_stat'\].*SortResult\.summary") as info:
+        render_report(tmp_path)
+    assert info.value.file == str(path)
+
+
+def test_sort_returns_without_hl(tmp_path: Path) -> None:
+    (tmp_path / "sort_summary_size.csv").write_text(SORT_SUMMARY_EXAMPLE)
+    path = tmp_path / "sort_returns_size.csv"
+    path.write_text("date,1.0,2.0\n2015-01-31,0.01,0.02\n")
+    with pytest.raises(InputError, match="H-L") as info:
+        render_report(tmp_path)
+    assert info.value.file == str(path)
+
+
+def test_sort_means_error_bars() -> None:
+    summary = pd.read_csv(io.StringIO(SORT_SUMMARY_EXAMPLE), index_col=0)
+    summary.loc["t_stat", "3.0"] = 0.0  # no standard error: no error bar
+    summary.loc["t_stat", "4.0"] = np.nan
+    fig = F.sort_means(summary, "rating")
+    try:
+        ax = fig.axes[0]
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "2", "3", "4", "5", "H-L"]
+        assert ax.get_xlabel() == "portfolio (1 = lowest rating)"
+        assert ax.get_ylabel() == "mean return (% per month)"
+        heights = [patch.get_height() for patch in ax.patches]
+        np.testing.assert_allclose(heights, summary.loc["mean"].to_numpy() * 100)
+        segments = ax.collections[0].get_segments()  # the vertical error bars, portfolios with a t-statistic
+        keep = [0, 1, 4, 5]
+        mean, t = summary.loc["mean"].to_numpy() * 100, summary.loc["t_stat"].to_numpy()
+        assert len(segments) == len(keep)
+        for seg, j in zip(segments, keep, strict=True):
+            assert seg[0][0] == seg[1][0] == j
+            np.testing.assert_allclose(sorted([seg[0][1], seg[1][1]]),
+                                       [mean[j] - 1.96 * abs(mean[j] / t[j]), mean[j] + 1.96 * abs(mean[j] / t[j])])
+    finally:
+        plt.close(fig)
+
+
+def test_strategy_drawdown_values() -> None:
+    dates = pd.date_range("2020-01-31", periods=5, freq="ME")
+    returns = pd.DataFrame({"net": [-0.1, 0.1, -0.5, 0.2, 1.0], "asset_return": [0.1, np.nan, 0.0, 0.0, 0.0]},
+                           index=dates)
+    fig = F.strategy_drawdown(returns)
+    try:
+        lines = {line.get_label(): line.get_ydata() for line in fig.axes[0].get_lines()}
+        # wealth 0.9, 0.99, 0.495, 0.594, 1.188; peak 1 (the start), 1, 1, 1, 1.188
+        np.testing.assert_allclose(lines["net"], [-10.0, -1.0, -50.5, -40.6, 0.0], atol=1e-12)
+        np.testing.assert_allclose(lines["asset_return"], 0.0)
+    finally:
+        plt.close(fig)
+
+
+def test_strategy_section_has_drawdown(full_report: str) -> None:
+    section = _section(full_report, "strategy")
+    assert len(_images(section)) == 2
+    assert 'alt="Strategy drawdown"' in section
+
+
+def _figure_cases() -> dict[str, tuple[tuple[Any, ...], dict[str, str]]]:
+    """Inputs of every public figure function and the unit each labelled quantity axis must show."""
+    dates = pd.date_range("2015-01-31", periods=6, freq="ME")
+    summary = pd.read_csv(io.StringIO(SORT_SUMMARY_EXAMPLE), index_col=0)
+    sort_returns = pd.DataFrame({"1.0": [np.nan, 0.01, 0.0, 0.02, -0.01, 0.0], "H-L": [np.nan, 0.01, -0.02, 0.0,
+                                                                                        0.03, 0.01]}, index=dates)
     return {
-        "audit": pd.DataFrame({"step": ["a", "b"], "rows_dropped": [3, 4]}),
-        "monthly": pd.DataFrame({"ret": [0.01, -0.02, 0.005]}),
-        "coverage": pd.DataFrame({"x": np.linspace(0, 1, 6), "y": 0.5}, index=dates),
-        "r2": pd.DataFrame({"r2_total": [10.0, 20.0]}, index=[1, 2]),
-        "factors": pd.DataFrame({"f1": [0.01] * 6}, index=dates),
-        "sse": pd.DataFrame({"ridge": np.arange(6.0)}, index=dates),
-        "importance": pd.DataFrame({"forwards": [60.0], "macro": [40.0]}, index=["ridge"]),
-        "strategy": pd.DataFrame({"net": [0.01] * 6}, index=dates),
+        "audit_waterfall": ((pd.DataFrame({"step": ["a", "b"], "rows_dropped": [3, 4]}),), {"y": "(count)"}),
+        "return_histogram": ((pd.DataFrame({"ret": [0.01, -0.02, 0.005]}),), {"x": "(%)", "y": "(count)"}),
+        "coverage_heatmap": ((pd.DataFrame({"x": np.linspace(0, 1, 6), "y": 0.5}, index=dates),),
+                             {"colorbar": "(fraction, 0 to 1)"}),
+        "ipca_r2_by_k": ((pd.DataFrame({"r2_total": [10.0, 20.0]}, index=[1, 2]),), {"y": "(%)"}),
+        "cumulative_factor_returns": ((pd.DataFrame({"f1": [0.01] * 6}, index=dates),), {"y": "decimal)"}),
+        "cumulative_sse": ((pd.DataFrame({"ridge": np.arange(6.0)}, index=dates),), {"y": "squared log returns"}),
+        "importance_by_group": ((pd.DataFrame({"forwards": [60.0], "macro": [40.0]}, index=["ridge"]),),
+                                {"x": "(%)"}),
+        "sort_means": ((summary, "duration"), {"y": "(% per month)"}),
+        "sort_cumulative_hl": ((sort_returns, "duration"), {"y": "(%)"}),
+        "strategy_cumulative": ((pd.DataFrame({"net": [0.01] * 6}, index=dates),), {"y": "(%)"}),
+        "strategy_drawdown": ((pd.DataFrame({"net": [0.01, -0.02, 0.0, 0.01, -0.01, 0.02]}, index=dates),),
+                              {"y": "(%)"}),
     }
 
 
-@pytest.mark.parametrize(("func", "key"), [
-    (F.audit_waterfall, "audit"), (F.return_histogram, "monthly"), (F.coverage_heatmap, "coverage"),
-    (F.ipca_r2_by_k, "r2"), (F.cumulative_factor_returns, "factors"), (F.cumulative_sse, "sse"),
-    (F.importance_by_group, "importance"), (F.strategy_cumulative, "strategy"),
-])
-def test_figure_axis_labels(func, key) -> None:
-    fig = func(_frames()[key])
+@pytest.mark.parametrize("name", F.__all__)
+def test_every_figure_labels_axes_with_units(name: str) -> None:
+    cases = _figure_cases()
+    assert name in cases, f"add inputs and units of figures.{name} to _figure_cases"
+    args, units = cases[name]
+    fig = getattr(F, name)(*args)
     try:
-        ax = fig.axes[0]
-        assert ax.get_xlabel().strip()
-        assert ax.get_ylabel().strip()
+        assert fig.axes
+        for ax in fig.axes:
+            if ax.get_label() == "<colorbar>":
+                label = ax.get_ylabel() or ax.get_xlabel()
+                assert label.strip(), f"{name}: colorbar without a label"
+                assert units["colorbar"] in label, (name, label)
+                continue
+            assert ax.get_xlabel().strip(), f"{name}: x axis without a label"
+            assert ax.get_ylabel().strip(), f"{name}: y axis without a label"
+            for axis, unit in units.items():
+                if axis != "colorbar":
+                    label = ax.get_xlabel() if axis == "x" else ax.get_ylabel()
+                    assert unit in label, f"{name}: {axis} label {label!r} lacks the unit {unit!r}"
+            if "return" in ax.get_ylabel():
+                assert "(" in ax.get_ylabel(), f"{name}: return axis {ax.get_ylabel()!r} without units"
     finally:
         plt.close(fig)
 
 
 def test_specific_labels() -> None:
-    frames = _frames()
-    fig = F.coverage_heatmap(frames["coverage"])
-    assert fig.axes[1].get_ylabel() == "share of bonds with a value"
+    cases = _figure_cases()
+    fig = F.coverage_heatmap(*cases["coverage_heatmap"][0])
+    assert fig.axes[1].get_ylabel() == "share of bonds with a value (fraction, 0 to 1)"
     plt.close(fig)
-    fig = F.audit_waterfall(frames["audit"])
+    fig = F.audit_waterfall(*cases["audit_waterfall"][0])
     assert (fig.axes[0].get_xlabel(), fig.axes[0].get_ylabel()) == ("cleaning step", "rows dropped (count)")
     plt.close(fig)
+    fig = F.cumulative_factor_returns(*cases["cumulative_factor_returns"][0])
+    assert fig.axes[0].get_ylabel() == "cumulative factor return (sum of monthly returns, decimal)"
+    plt.close(fig)
 
 
-def test_only_r2oos(tmp_path: Path) -> None:
-    _write_r2oos(tmp_path)
+def test_only_r2oos(tmp_path: Path, r2oos_writer: Callable[[Path], None]) -> None:
+    r2oos_writer(tmp_path)
     text = render_report(tmp_path)
     assert '<h2 id="treasury"' in text
     for sid in REPORT_SECTIONS:
@@ -182,8 +262,8 @@ def test_empty_dir_raises(tmp_path: Path) -> None:
     assert info.value.file == str(tmp_path)
 
 
-def test_write_report(tmp_path: Path) -> None:
-    _write_r2oos(tmp_path)
+def test_write_report(tmp_path: Path, r2oos_writer: Callable[[Path], None]) -> None:
+    r2oos_writer(tmp_path)
     path = write_report(tmp_path)
     assert path == tmp_path / "report.html"
     assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
@@ -191,10 +271,10 @@ def test_write_report(tmp_path: Path) -> None:
     assert other.exists()
 
 
-def test_cli_function(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_function(tmp_path: Path, capsys: pytest.CaptureFixture[str], r2oos_writer: Callable[[Path], None]) -> None:
     from bondpremia.cli.report import report
 
-    _write_r2oos(tmp_path)
+    r2oos_writer(tmp_path)
     report(tmp_path)
     assert str(tmp_path / "report.html") in capsys.readouterr().out
     assert (tmp_path / "report.html").exists()

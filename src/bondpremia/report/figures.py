@@ -27,7 +27,10 @@ __all__ = [
     "importance_by_group",
     "ipca_r2_by_k",
     "return_histogram",
+    "sort_cumulative_hl",
+    "sort_means",
     "strategy_cumulative",
+    "strategy_drawdown",
 ]
 
 
@@ -69,7 +72,7 @@ def coverage_heatmap(coverage: pd.DataFrame) -> Figure:
     ax.set_xticklabels([_month_label(coverage.index[i]) for i in ticks], rotation=30, ha="right")
     ax.set(xlabel="month", ylabel="characteristic", title="Characteristic coverage")
     colorbar = fig.colorbar(image, ax=ax)
-    colorbar.set_label("share of bonds with a value")
+    colorbar.set_label("share of bonds with a value (fraction, 0 to 1)")
     fig.tight_layout()
     return fig
 
@@ -93,12 +96,14 @@ def ipca_r2_by_k(r2: pd.DataFrame) -> Figure:
 
 
 def cumulative_factor_returns(factors: pd.DataFrame) -> Figure:
-    """Cumulative sums of the IPCA factor returns (index = date, one column per factor)."""
+    """Cumulative sums (not compounded) of the IPCA factor returns (index = date, one column per factor), in the
+    factors' own decimal units."""
     fig, ax = plt.subplots(figsize=(9, 4.5))
     cum = factors.apply(pd.to_numeric, errors="coerce").fillna(0.0).cumsum()
     for col in cum.columns:
         ax.plot(cum.index, cum[col].to_numpy(dtype=np.float64), label=str(col))
-    ax.set(xlabel="date", ylabel="cumulative factor return", title="IPCA factors: cumulative returns")
+    ax.set(xlabel="date", ylabel="cumulative factor return (sum of monthly returns, decimal)",
+           title="IPCA factors: cumulative returns")
     if cum.shape[1]:
         ax.legend()
     fig.tight_layout()
@@ -145,6 +150,78 @@ def strategy_cumulative(returns: pd.DataFrame) -> Figure:
     ax.set(xlabel="date", ylabel="cumulative return (%)", title="Strategy: cumulative return")
     if returns.shape[1]:
         ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def strategy_drawdown(returns: pd.DataFrame) -> Figure:
+    """Drawdown (percent) of the compounded return of each column of decimal periodic returns (index = date):
+    wealth relative to its running peak, minus one; the peak includes the starting wealth of 1, so a loss in the
+    first period is already a drawdown. Missing returns count as zero."""
+    fig, ax = plt.subplots(figsize=(9, 3.5))
+    for col in returns.columns:
+        r = pd.to_numeric(returns[col], errors="coerce").fillna(0.0).to_numpy(dtype=np.float64)
+        wealth = np.cumprod(1.0 + r)
+        peak = np.maximum.accumulate(np.maximum(wealth, 1.0)) if len(wealth) else wealth
+        ax.plot(returns.index, (wealth / peak - 1.0) * 100.0, label=str(col))
+    ax.axhline(0.0, color="black", linewidth=0.8)
+    ax.set(xlabel="date", ylabel="drawdown (%)", title="Strategy: drawdown from the running peak")
+    if returns.shape[1]:
+        ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def _portfolio_label(value: object) -> str:
+    """``"1.0"`` / ``1.0`` -> ``"1"``; other labels (``"H-L"``) unchanged."""
+    try:
+        number = float(str(value))
+    except ValueError:
+        return str(value)
+    return str(int(number)) if np.isfinite(number) and number.is_integer() else str(value)
+
+
+def sort_means(summary: pd.DataFrame, characteristic: str) -> Figure:
+    """Bars of the mean monthly return (percent) per portfolio with ±1.96 Newey-West standard-error bars.
+
+    ``summary`` is :meth:`bondpremia.portfolio.sorts.SortResult.summary`: rows ``mean`` (decimal per month) and
+    ``t_stat``, one column per portfolio (``1``..``n``, then ``H-L``, drawn in another colour). The standard error
+    is ``mean / t``; a bar whose t-statistic is zero or missing gets no error bar.
+    """
+    rows = summary.T
+    mean = pd.to_numeric(rows["mean"], errors="coerce").to_numpy(dtype=np.float64) * 100.0
+    t = pd.to_numeric(rows["t_stat"], errors="coerce").to_numpy(dtype=np.float64)
+    labels = [_portfolio_label(c) for c in summary.columns]
+    x = np.arange(len(labels), dtype=np.float64)
+    colors = ["tab:orange" if label == "H-L" else "tab:blue" for label in labels]
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    ax.bar(x, np.nan_to_num(mean), color=colors)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        half = 1.96 * np.abs(mean / t)
+    ok = np.isfinite(half) & (t != 0)
+    if ok.any():
+        ax.errorbar(x[ok], mean[ok], yerr=half[ok], fmt="none", ecolor="black", capsize=4, linewidth=1.0)
+    ax.set_xticks(x)
+    ax.set_xticklabels(labels)
+    ax.axhline(0.0, color="black", linewidth=0.8)
+    ax.set(xlabel=f"portfolio (1 = lowest {characteristic})", ylabel="mean return (% per month)",
+           title=f"Portfolios sorted on {characteristic}: mean return ±1.96 Newey-West s.e.")
+    fig.tight_layout()
+    return fig
+
+
+def sort_cumulative_hl(returns: pd.DataFrame, characteristic: str, column: str = "H-L") -> Figure:
+    """Cumulative sum (percent) of the decimal monthly long-short returns in ``returns[column]`` (index = date);
+    months before the first return (holding-period warm-up) are left out, later missing months add zero."""
+    r = pd.to_numeric(returns[column], errors="coerce")
+    valid = r.notna().to_numpy()
+    start = int(np.argmax(valid)) if valid.any() else len(r)
+    r = r.iloc[start:].fillna(0.0)
+    fig, ax = plt.subplots(figsize=(9, 3.5))
+    ax.plot(r.index, r.cumsum().to_numpy(dtype=np.float64) * 100.0, color="tab:orange", label=str(column))
+    ax.axhline(0.0, color="black", linewidth=0.8)
+    ax.set(xlabel="date", ylabel="cumulative H-L return (%)",
+           title=f"Portfolios sorted on {characteristic}: cumulative high-minus-low return (sum of monthly returns)")
     fig.tight_layout()
     return fig
 

@@ -1,9 +1,18 @@
 """Render a run directory into one self-contained HTML research report (figures embedded as base64 PNG).
 
-The run directory is searched recursively for known result files (``audit.csv``, ``monthly.parquet``,
-``coverage.csv``, ``fit.json``, ``factors.csv``, ``r2oos.csv``, ``forecasts.parquet``, ``importance.csv``,
-``returns.csv``, ``stats.json``). Every section is optional and rendered only when its files exist. The page has
-no external resources: inline CSS, no scripts, images as ``data:`` URIs.
+The run directory is searched recursively for known result files:
+
+* ``audit.csv`` (TRACE cleaning audit) and ``monthly.parquet`` (bond returns);
+* ``coverage.csv`` (characteristic coverage);
+* ``fit.json`` and ``factors.csv`` (IPCA, one folder per number of factors);
+* ``sort_summary_<characteristic>.csv`` (portfolio sorts: :meth:`bondpremia.portfolio.sorts.SortResult.summary`
+  written with ``index_label="statistic"``), optionally with ``sort_returns_<characteristic>.csv`` (the monthly
+  portfolio returns, index ``date``) in the same folder;
+* ``r2oos.csv``, ``forecasts.parquet`` and ``importance.csv`` (Treasury risk premia);
+* ``returns.csv`` and ``stats.json`` (strategy tear sheet: cumulative return, drawdown, statistics).
+
+Every section is optional and rendered only when its files exist. The page has no external resources: inline CSS,
+no scripts, images as ``data:`` URIs.
 """
 
 from __future__ import annotations
@@ -29,20 +38,26 @@ from bondpremia.report import figures
 __all__ = ["REPORT_SECTIONS", "figure_to_base64", "render_report", "write_report"]
 
 #: Section ids, in page order.
-REPORT_SECTIONS: tuple[str, ...] = ("trace-audit", "bond-returns", "coverage", "ipca", "treasury", "strategy")
+REPORT_SECTIONS: tuple[str, ...] = (
+    "trace-audit", "bond-returns", "coverage", "ipca", "sorts", "treasury", "strategy",
+)
 
 _TITLES = {
     "trace-audit": "TRACE cleaning audit",
     "bond-returns": "Bond returns",
     "coverage": "Characteristic coverage",
     "ipca": "IPCA",
+    "sorts": "Portfolio sorts",
     "treasury": "Treasury risk premia",
     "strategy": "Strategy",
 }
 
+SORT_SUMMARY_PATTERN = "sort_summary_*.csv"
+
+#: File names (glob patterns, matched recursively) that make a directory a run directory.
 KNOWN_FILES: tuple[str, ...] = (
-    "audit.csv", "monthly.parquet", "coverage.csv", "fit.json", "factors.csv", "r2oos.csv", "forecasts.parquet",
-    "importance.csv", "returns.csv", "stats.json",
+    "audit.csv", "monthly.parquet", "coverage.csv", "fit.json", "factors.csv", SORT_SUMMARY_PATTERN, "r2oos.csv",
+    "forecasts.parquet", "importance.csv", "returns.csv", "stats.json",
 )
 
 _CSS = """
@@ -97,6 +112,7 @@ def _table_html(frame: pd.DataFrame, index: bool = True, float_format: str = "{:
 
 
 def _find(run_dir: Path, name: str) -> list[Path]:
+    """Files under ``run_dir`` (recursively) whose name matches ``name`` (an exact name or a glob pattern)."""
     return sorted(p for p in run_dir.rglob(name) if p.is_file())
 
 
@@ -209,6 +225,73 @@ def _section_ipca(run_dir: Path) -> str | None:
     return "\n".join(parts) if parts else None
 
 
+_SORT_ROWS = {  # row of SortResult.summary -> (table label, scale, format)
+    "mean": ("mean (% per month)", 100.0, "{:.3f}"),
+    "mean_ann": ("mean (% per year)", 100.0, "{:.2f}"),
+    "t_stat": ("Newey-West t", 1.0, "{:.2f}"),
+    "months": ("months", 1.0, "{:.0f}"),
+    "avg_count": ("bonds per portfolio (average)", 1.0, "{:.1f}"),
+}
+
+
+def _read_sort_summary(path: Path) -> pd.DataFrame:
+    summary = _read(path, lambda p: pd.read_csv(p, index_col=0))
+    summary.index = summary.index.astype(str).str.strip()
+    missing = [r for r in _SORT_ROWS if r not in summary.index]
+    if missing:
+        raise InputError(
+            f"missing row(s) {missing} in the first column; the file has rows {list(summary.index)}. Write it with "
+            "SortResult.summary(...).to_csv(path, index_label='statistic'), which has the rows "
+            f"{list(_SORT_ROWS)}", file=str(path), column=str(summary.index.name or "statistic"))
+    if summary.shape[1] == 0:
+        raise InputError("no portfolio columns; expected one column per portfolio (1, 2, ..., n) and H-L",
+                         file=str(path))
+    try:
+        return summary.loc[list(_SORT_ROWS)].apply(pd.to_numeric)
+    except (TypeError, ValueError) as err:
+        raise InputError(f"non-numeric value ({err}); every statistic must be a number or empty",
+                         file=str(path)) from None
+
+
+def _sort_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Formatted statistics, rows labelled with units, columns the portfolios ("1".."n", "H-L")."""
+    rows = {}
+    for key, (label, scale, fmt) in _SORT_ROWS.items():
+        values = summary.T[key].to_numpy(dtype=np.float64) * scale
+        rows[label] = [fmt.format(v) if np.isfinite(v) else "" for v in values]
+    return pd.DataFrame.from_dict(rows, orient="index", columns=[figures._portfolio_label(c) for c in summary.columns])
+
+
+def _section_sorts(run_dir: Path) -> str | None:
+    paths = _find(run_dir, SORT_SUMMARY_PATTERN)
+    if not paths:
+        return None
+    parts = ['<p class="note">Portfolios sorted on each characteristic (1 = lowest values); H-L is the long-short '
+             "portfolio, highest minus lowest. Means are monthly returns; t-statistics use Newey-West standard "
+             "errors.</p>"]
+    for path in paths:
+        suffix = path.stem[len("sort_summary_"):]
+        characteristic = suffix or "characteristic"
+        where = path.relative_to(run_dir).as_posix()
+        summary = _read_sort_summary(path)
+        parts.append(f"<h3>{html.escape(characteristic)}</h3>")
+        parts.append(_table_html(_sort_table(summary)))
+        parts.append(_figure_html(
+            figures.sort_means(summary, characteristic), f"Mean return of portfolios sorted on {characteristic}",
+            f"Mean monthly return (percent) per portfolio sorted on {characteristic}, with 95% confidence intervals "
+            f"(±1.96 Newey-West standard errors, s.e. = mean / t); from {where}."))
+        returns_path = path.with_name(f"sort_returns_{suffix}.csv")
+        if returns_path.is_file():
+            returns = _read_indexed_csv(returns_path)
+            _require(returns, ["H-L"], returns_path)
+            parts.append(_figure_html(
+                figures.sort_cumulative_hl(returns, characteristic),
+                f"Cumulative H-L return of portfolios sorted on {characteristic}",
+                f"Cumulative sum of the monthly high-minus-low return (percent) of portfolios sorted on "
+                f"{characteristic}; from {returns_path.relative_to(run_dir).as_posix()}."))
+    return "\n".join(parts)
+
+
 def _section_treasury(run_dir: Path) -> str | None:
     r2_paths = _find(run_dir, "r2oos.csv")
     fc_paths = _find(run_dir, "forecasts.parquet")
@@ -264,8 +347,12 @@ def _section_strategy(run_dir: Path) -> str | None:
         if not chosen:
             raise InputError("no numeric strategy return column", file=str(path))
         chosen += [c for c in _BENCHMARK_COLUMNS if c in numeric][:1]
+        names = ", ".join(map(str, chosen))
         parts.append(_figure_html(figures.strategy_cumulative(returns[chosen]), "Strategy cumulative return",
-                                  f"Cumulative compounded return (percent) of {', '.join(map(str, chosen))}."))
+                                  f"Cumulative compounded return (percent) of {names}."))
+        parts.append(_figure_html(figures.strategy_drawdown(returns[chosen]), "Strategy drawdown",
+                                  f"Drawdown (percent) of the compounded return of {names}: the fall of cumulative "
+                                  "wealth from its running peak."))
     if stats_paths:
         path = stats_paths[0]
         stats = _read(path, lambda p: json.loads(p.read_text()))
@@ -291,6 +378,7 @@ _BUILDERS: dict[str, Callable[[Path], str | None]] = {
     "bond-returns": _section_bond_returns,
     "coverage": _section_coverage,
     "ipca": _section_ipca,
+    "sorts": _section_sorts,
     "treasury": _section_treasury,
     "strategy": _section_strategy,
 }
