@@ -83,6 +83,21 @@ def test_out_of_sample_fit_uses_no_future_data():
     assert not np.allclose(moved.factors[~early].to_numpy(), base.factors[~early].to_numpy())
 
 
+def test_out_of_sample_names_a_characteristic_without_data_in_the_first_window():
+    """A characteristic that is zero in every month before the out-of-sample start (a rolling measure whose window
+    has not filled, ranked with missing -> 0) makes the first window's Z'Z singular: an InputError names it and
+    the start, instead of numpy's 'Singular matrix'."""
+    df, chars, _, _ = simulate(t=48)
+    start = pd.Timestamp("2002-06-30")
+    df.loc[df["date"] < start, "c2"] = 0.0
+    IPCA(1).fit(df, chars=chars)  # the full sample has the data
+    with pytest.raises(InputError, match=r"c2.*start the out-of-sample period later") as err:
+        IPCA(1).fit_oos(df, start=start, chars=chars)
+    assert err.value.column == "start"
+    assert "2002-06-30" in str(err.value)
+    IPCA(1).fit_oos(df, start=pd.Timestamp("2002-09-30"), chars=chars)  # three months of data are enough
+
+
 def test_out_of_sample_fit_tracks_the_full_sample_fit_on_a_strong_factor():
     df, chars, _, _ = simulate(t=60, noise=0.05)
     start = pd.Timestamp("2003-01-31")

@@ -11,7 +11,7 @@ import typer
 
 from bondpremia.cli._common import read_panel
 from bondpremia.errors import InputError
-from bondpremia.models import IPCA
+from bondpremia.models import IPCA, write_ipca_run
 
 app = typer.Typer(help="Instrumented PCA (Kelly-Pruitt-Su 2019) on a long bond-month panel.", no_args_is_help=True)
 
@@ -51,11 +51,5 @@ def fit(
             raise InputError("the Gamma_alpha bootstrap needs --intercept", column="--bootstrap")
         test = model.test_alpha(n_boot=bootstrap, seed=seed, progress=True)
         result.update({"w_alpha": test.statistic, "w_alpha_pvalue": test.pvalue, "bootstrap_draws": bootstrap})
-    out.mkdir(parents=True, exist_ok=True)
-    gamma = model.gamma_.copy()
-    if model.gamma_alpha_ is not None:
-        gamma["alpha"] = model.gamma_alpha_
-    gamma.to_csv(out / "gamma.csv", index_label="characteristic")
-    model.factors_.to_csv(out / "factors.csv", index_label="date")
-    (out / "fit.json").write_text(json.dumps(result, indent=2, default=float))
+    write_ipca_run(model, out, extra=result)
     print(json.dumps(result, indent=2, default=float))

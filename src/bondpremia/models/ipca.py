@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -479,6 +480,11 @@ class IPCA:
         s = int(p.dates.searchsorted(pd.Timestamp(start) if isinstance(p.dates, pd.DatetimeIndex) else start))
         if s < self.n_factors + 1 or s >= len(p.dates):
             raise InputError(f"start {start!r} leaves no estimation window or no out-of-sample month", column="start")
+        try:  # windows only grow, so a full-rank first window keeps every later one full rank
+            _check_rank((p.W[:s] * p.N[:s, None, None]).sum(axis=0), p.chars)
+        except InputError as err:
+            raise InputError(f"in the first estimation window (the months before {p.dates[s]}): {err.reason}; "
+                             f"start the out-of-sample period later or leave them out", column="start") from None
         K, T = self.n_factors, len(p.dates)
         b_total = np.full((T, p.X.shape[1]), np.nan)
         b_pred = np.full_like(b_total, np.nan)
@@ -557,3 +563,19 @@ def _r2(p: _Panel, b: FloatArray) -> tuple[float, float]:
     ex = p.X - np.einsum("tlm,tm->tl", p.W, b)
     r2_x = 1.0 - (ex**2).sum() / (p.X**2).sum()
     return float(r2_obs), float(r2_x)
+
+
+def write_ipca_run(model: IPCA, out: str | Path, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write a fitted model's ``fit.json`` (its :meth:`IPCA.summary` plus ``extra``, e.g. out-of-sample R^2s),
+    ``gamma.csv`` (characteristic x factor loadings, with ``alpha`` when estimated) and ``factors.csv`` (date x
+    factor) into ``out``; returns the ``fit.json`` payload. ``bondpremia report`` reads these files."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    result = {**model.summary(), **(extra or {})}
+    gamma = model.gamma_.copy()
+    if model.gamma_alpha_ is not None:
+        gamma["alpha"] = model.gamma_alpha_
+    gamma.to_csv(out / "gamma.csv", index_label="characteristic")
+    model.factors_.to_csv(out / "factors.csv", index_label="date")
+    (out / "fit.json").write_text(json.dumps(result, indent=2, default=float))
+    return result
