@@ -471,3 +471,38 @@ def test_monthly_returns_do_not_depend_on_row_order(cells, seed):
     got = monthly_returns(px[perm], FISD3[rng.permutation(3)], rates=rates[rng.permutation(8)])
     assert got.equals(ref)
     assert ref.select(pl.struct("cusip_id", "date").is_unique().all()).item()
+
+
+def test_bond_terms_add_coupon_offering_date_yield_and_duration():
+    """A 5% 30/360 semiannual bond priced at par on a coupon date (2024-06-28, the last business day of June;
+    maturity 2034-06-28, dated 2019-06-28) yields exactly 5%; its modified duration is the par-bond closed form
+    D = (1 - (1 + y/2)^(-2n)) / y with n = 10 years: (1 - 1.025^-20) / 0.05 = 7.7943...; a 0% zero-coupon bond at
+    (1.03)^(-2*5)*100 (semiannual compounding, 5 years left on a coupon-grid date) yields 6% and has modified
+    duration 5 / 1.03."""
+    from bondpremia.trace import bond_terms
+
+    ref = fisd(bond("A", "2034-06-28", 5.0, dated="2019-06-28"),
+               bond("Z", "2029-06-28", 0.0, freq=0, coupon_type="Z", dated="2019-06-28"),
+               bond("BAD", "2030-06-28", 4.0, daycount="NOPE", dated="2019-06-28"))
+    zprice = 100.0 * 1.03 ** -10
+    days = daily([("A", "2024-05-31", 99.0), ("A", "2024-06-28", 100.0),
+                  ("Z", "2024-06-28", zprice), ("BAD", "2024-06-28", 100.0)])
+    out = bond_terms(monthly_returns(days, ref), ref)
+    a = row(out, "A", "2024-06-30")
+    assert a["coupon"] == pytest.approx(5.0)
+    assert a["offering_date"] == D(2019, 6, 28)
+    assert a["yield"] == pytest.approx(0.05, abs=1e-12)
+    assert a["duration"] == pytest.approx((1 - 1.025 ** -20) / 0.05, rel=1e-10)
+    z = row(out, "Z", "2024-06-30")
+    assert z["yield"] == pytest.approx(0.06, abs=1e-12)
+    assert z["duration"] == pytest.approx(5 / 1.03, rel=1e-10)
+    bad = row(out, "BAD", "2024-06-30")  # an unknown day count: kept, with NaN yield and duration
+    assert np.isnan(bad["yield"]) and np.isnan(bad["duration"])
+    assert out.height == monthly_returns(days, ref).height
+
+
+def test_bond_terms_names_a_missing_column():
+    from bondpremia.trace import bond_terms
+
+    with pytest.raises(InputError, match="price_date"):
+        bond_terms(pl.DataFrame({"cusip_id": ["A"], "price": [100.0]}), fisd(bond("A", "2034-06-28", 5.0)))

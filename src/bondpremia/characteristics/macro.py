@@ -85,8 +85,9 @@ def read_macro_folder(folder: str | PathLike[str]) -> pd.DataFrame:
     """Monthly macro inputs from a folder laid out like ``../shared/data/market`` (FRED and CBOE CSVs under their
     usual names): ``default_spread`` (fred_BAA_monthly − fred_AAA_monthly), ``term_spread`` (fred_GS10_monthly −
     fred_TB3MS_monthly), ``vix`` and ``vix_innovation`` (vix_daily_cboe), ``rf`` (TB3MS / 12), ``treasury_ret``
-    and ``corporate_ret`` (the IEF and LQD columns of etf/etf_monthly_total_returns.csv, decimals). Missing files
-    leave their columns out; a folder with none of them raises."""
+    and ``corporate_ret`` (the IEF and LQD columns of etf/etf_monthly_total_returns.csv, decimals), and the
+    Fama-French ``Mkt-RF, SMB, HML`` (decimals) of the newest ``ff3_monthly*.csv`` in the raw Ken French layout.
+    Missing files leave their columns out; a folder with none of them raises."""
     base = Path(folder)
     cols: dict[str, pd.Series] = {}
     f = {name: base / name for name in ("fred_BAA_monthly.csv", "fred_AAA_monthly.csv", "fred_GS10_monthly.csv",
@@ -115,7 +116,15 @@ def read_macro_folder(folder: str | PathLike[str]) -> pd.DataFrame:
             cols["treasury_ret"] = pd.Series(raw["IEF"].to_numpy(dtype=float), index=idx, name="treasury_ret")
         if "LQD" in raw.columns:  # investment-grade corporate bond ETF: a corporate index return
             cols["corporate_ret"] = pd.Series(raw["LQD"].to_numpy(dtype=float), index=idx, name="corporate_ret")
+    kf = sorted(base.glob("ff3_monthly*.csv"))
+    if kf:
+        from bondpremia.data.kenfrench import load_ken_french
+
+        ff3 = load_ken_french(kf[-1])
+        for c in ("Mkt-RF", "SMB", "HML"):
+            if c in ff3.columns:
+                cols[c] = ff3[c]
     if not cols:
         raise InputError("no known macro file (fred_BAA_monthly.csv, fred_GS10_monthly.csv, vix_daily_cboe.csv, "
                          "...) in the folder", file=str(base))
-    return pd.concat(cols.values(), axis=1, keys=list(cols)).sort_index()
+    return pd.concat(cols.values(), axis=1, keys=list(cols), sort=True)

@@ -27,6 +27,9 @@ def build(
     ret_unit: Annotated[str | None, typer.Option(help="Unit of the return column: percent or decimal "
                                                       "(default: percent for ICE-style panels).")] = None,
     oas_unit: Annotated[str | None, typer.Option(help="Unit of the OAS column: bp, percent or decimal.")] = None,
+    fisd: Annotated[Path | None, typer.Option(help="FISD reference of a TRACE monthly panel: adds coupon, offering "
+                                                   "date, yield and modified duration (from the month-end price).")
+                    ] = None,
     corporate_index: Annotated[bool, typer.Option("--corporate-index", help="Bond market = the LQD ETF return of "
                                                   "the macro folder instead of the panel's value-weighted return.")
                                ] = False,
@@ -35,13 +38,22 @@ def build(
     OUT/coverage.csv (non-missing share per characteristic and month)."""
     import time
 
-    from bondpremia.characteristics import build_characteristics
+    from bondpremia.characteristics import build_characteristics, read_macro_folder
 
     console = Console(stderr=True)
     frame = read_panel(panel)
+    if fisd is not None:
+        import polars as pl
+
+        from bondpremia.trace import bond_terms
+        from bondpremia.trace.ingest import read_table
+
+        frame = cli_input(bond_terms, pl.from_pandas(frame), read_table(fisd)).to_pandas()
     mac = None
     if macro is not None:
-        mac = _macro(macro)
+        if not macro.is_dir():
+            raise InputError("not a folder", file=str(macro))
+        mac = read_macro_folder(macro)
     units = {k: v for k, v in (("ret", ret_unit), ("oas", oas_unit)) if v is not None}
     t0 = time.perf_counter()
     with console.status(f"characteristics of {len(frame):,} bond-months"):
@@ -54,15 +66,3 @@ def build(
                   f"{time.perf_counter() - t0:.1f} s; wrote {out}/characteristics.parquet, coverage.csv")
     console.print("mean coverage: " + ", ".join(f"{k} {v:.0%}" for k, v in res.coverage.mean().items()))
 
-
-def _macro(folder: Path):  # noqa: ANN202 - pandas frame
-    from bondpremia.characteristics.macro import read_macro_folder
-    from bondpremia.data.kenfrench import load_ken_french
-
-    if not folder.is_dir():
-        raise InputError("not a folder", file=str(folder))
-    frame = read_macro_folder(folder)
-    kf = sorted(folder.glob("ff3_monthly*.csv"))
-    if kf:
-        frame = frame.join(load_ken_french(kf[-1])[["Mkt-RF", "SMB", "HML"]], how="outer")
-    return frame

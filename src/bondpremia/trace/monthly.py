@@ -510,3 +510,44 @@ def monthly_returns(daily: pl.DataFrame | pl.LazyFrame, fisd: Any, *, rates: Any
     finite_mv = pl.when(pl.col("mv").is_finite()).then(pl.col("mv"))
     r = r.with_columns(mv_weight=finite_mv / finite_mv.sum().over("_mi"))
     return r.select(MONTHLY_COLUMNS)
+
+
+def bond_terms(monthly: pl.DataFrame, fisd: Any) -> pl.DataFrame:
+    """Add the bond terms the characteristics need to a :func:`monthly_returns` panel.
+
+    Joins ``coupon`` (percent of par per year, as in FISD) and ``offering_date`` (the FISD dated date) by
+    ``cusip_id``, and computes at each month-end price date the street-convention ``yield`` (decimal, compounded
+    at the coupon frequency) and the ``duration`` (modified duration in years) from the month-end clean price with
+    the bond's own schedule and day count (:func:`bondpremia.fixed_income.bond_analytics`; SIFMA Standard
+    Formulas). Rows whose terms the bond math rejects keep NaN yield and duration; no row is dropped.
+    """
+    from bondpremia.fixed_income import bond_analytics
+
+    for c in ("cusip_id", "price_date", "price"):
+        if c not in monthly.columns:
+            raise InputError(f"column missing from the monthly panel (the output of monthly_returns); it has "
+                             f"{monthly.columns}", column=c)
+    bonds = _bond_frame(fisd)
+    r = monthly.drop([c for c in ("coupon", "offering_date", "yield", "duration") if c in monthly.columns]).join(
+        bonds.select("cusip_id", "maturity", "dated_date", "first_coupon", "_coupon", "_freq", "_dc")
+        .rename({"maturity": "_maturity"}), on="cusip_id", how="left")
+    terms = _Terms(maturity=np.asarray(r["_maturity"].to_numpy(), dtype="datetime64[D]"),
+                   coupon=r["_coupon"].to_numpy().astype(np.float64),
+                   freq=r["_freq"].to_numpy().astype(np.float64),
+                   daycount=r["_dc"].fill_null(-1).to_numpy().astype(np.int8),
+                   dated=np.asarray(r["dated_date"].to_numpy(), dtype="datetime64[D]"),
+                   first_coupon=np.asarray(r["first_coupon"].to_numpy(), dtype="datetime64[D]"))
+    settle = np.asarray(r["price_date"].to_numpy(), dtype="datetime64[D]")
+    ok = ~np.isnat(settle) & ~np.isnat(terms.maturity) & (settle < terms.maturity)
+    ok &= np.isfinite(terms.coupon) & (terms.daycount >= 0) & np.isfinite(r["price"].to_numpy().astype(np.float64))
+    yld = np.full(r.height, np.nan)
+    dur = np.full(r.height, np.nan)
+    idx = np.flatnonzero(ok)
+    if idx.size:
+        t = terms.take(idx)
+        res = bond_analytics(settle[idx], t.maturity, t.coupon, price=r["price"].to_numpy()[idx], **t.kwargs())
+        yld[idx], dur[idx] = res.yld, res.modified_duration
+    return r.with_columns(
+        (pl.col("_coupon") * 100.0).alias("coupon"), pl.col("dated_date").alias("offering_date"),
+        pl.Series("yield", yld), pl.Series("duration", dur),
+    ).drop("_maturity", "dated_date", "first_coupon", "_coupon", "_freq", "_dc")
