@@ -135,7 +135,7 @@ _BLOCK_MESSAGES = 500_000  # ... and about this many messages
 _OPEN = 8 * 3600  # executions from 08:00:00 ...
 _WINDOW = 9 * 3600 + 15 * 60  # ... to 17:15:00
 _FORMAT_CHANGE_DAY = int(np.datetime64(FORMAT_CHANGE, "D").astype(np.int64))
-_STREAM_FISD, _STREAM_ABSENT, _STREAM_MARKET, _STREAM_BLOCK = 11, 12, 13, 14
+_STREAM_FISD, _STREAM_ABSENT, _STREAM_MARKET, _STREAM_BLOCK, _STREAM_FACTORS = 11, 12, 13, 14, 15
 
 # internal codes of the message columns
 _TRC = ["T", "C", "W", "X", "Y"]
@@ -448,6 +448,8 @@ class _Market:
     pre: BoolArray  # per day: before the post-2012 format
     lag: IntArray  # per day: regular settlement lag
     factor: FloatArray  # per sample day: common yield factor (decimal)
+    slope: FloatArray  # per sample day: slope factor (decimal), loading exp(-ttm / 5 years)
+    credit: FloatArray  # per sample day: credit factor (decimal), loading (rating - 1) / 10
 
     @property
     def per_month(self) -> float:
@@ -466,7 +468,12 @@ def _market(seed: int, start_mi: int, n_months: int) -> _Market:
     eps = 0.0005 * rng.standard_normal(n_sample)
     eps[0] += 0.008 * rng.standard_normal()
     factor = lfilter([1.0], [1.0, -0.998], eps)
-    return _Market(start_mi, n_months, days, n_sample, days < _FORMAT_CHANGE_DAY, lag, np.asarray(factor))
+    # two more priced yield factors, from their own stream (the level factor's draws do not depend on them)
+    f_rng = np.random.default_rng([seed, _STREAM_FACTORS])
+    slope = lfilter([1.0], [1.0, -0.995], 0.0004 * f_rng.standard_normal(n_sample))
+    credit = lfilter([1.0], [1.0, -0.995], 0.0003 * f_rng.standard_normal(n_sample))
+    return _Market(start_mi, n_months, days, n_sample, days < _FORMAT_CHANGE_DAY, lag, np.asarray(factor),
+                   np.asarray(slope), np.asarray(credit))
 
 
 # --- one block of bonds: genuine trades, events, messages ----------------------------------------------------------
@@ -552,11 +559,15 @@ def _simulate_block(b: _Bonds, mk: _Market, rng: np.random.Generator, per_month:
     lo = np.searchsorted(days[:nd], b.start)
     hi = np.minimum(np.searchsorted(days[:nd], b.maturity), nd)
     alive = np.maximum(hi - lo, 0)
-    # yields: persistent AR(1) per bond around a rating level, plus the market factor
-    level = _yield_level(b.rating, (b.maturity - days[0]) / 365.25)
+    # yields: persistent AR(1) per bond around a rating level, plus three market factors: a level factor, a slope
+    # factor loading on short maturities (exp(-ttm / 5 years)) and a credit factor loading on low ratings
+    ttm0 = (b.maturity - days[0]) / 365.25
+    level = _yield_level(b.rating, ttm0)
     eps = 0.0004 * rng.standard_normal((nb, nd))
     eps[:, 0] += 0.0028 * rng.standard_normal(nb)
-    yld = np.clip(level[:, None] + lfilter([1.0], [1.0, -0.99], eps, axis=1) + mk.factor[None, :], 0.002, 0.12)
+    common = (mk.factor[None, :] + np.exp(-np.clip(ttm0, 0.0, None) / 5.0)[:, None] * mk.slope[None, :]
+              + ((b.rating - 1) / 10.0)[:, None] * mk.credit[None, :])
+    yld = np.clip(level[:, None] + lfilter([1.0], [1.0, -0.99], eps, axis=1) + common, 0.002, 0.12)
 
     # genuine trades
     liquidity = rng.gamma(2.0, 0.5, nb)
