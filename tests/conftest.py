@@ -1,4 +1,4 @@
-"""Shared fixture of the command-line tests."""
+"""Shared fixtures: `run` calls the `bondpremia` command line in-process."""
 
 from __future__ import annotations
 

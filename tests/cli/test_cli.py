@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import numpy as np
+import pandas as pd
 import pytest
 from scipy.optimize import brentq
 
@@ -56,22 +58,38 @@ def test_input_errors_are_one_line_and_name_the_option(run, argv, option):
     assert option in err
 
 
-@pytest.mark.parametrize("cmd", [[], ["bond"], ["bond", "yield"], ["bond", "price"], ["demo"]])
+@pytest.mark.parametrize("cmd", [[], ["bond"], ["bond", "yield"], ["bond", "price"], ["demo"],
+                                 ["portfolio", "sort"], ["report"]])
 def test_help_on_every_command(run, cmd):
     code, out, _ = run(*cmd, "--help")
     assert code == 0
     assert "Usage" in out
 
 
-def test_demo_prices_bonds(run):
-    code, out, _ = run("demo", "--json")
-    assert code == 0
-    bonds = json.loads(out)["bonds"]
-    par = next(b for b in bonds if "par" in b["bond"])
-    assert par["yield_pct"] == pytest.approx(4.0, abs=1e-10)
-    ipca = json.loads(out)["ipca"]
-    assert [row["K"] for row in ipca] == [1, 2, 3, 4, 5]
-    assert all(0 <= row["r2_total"] <= 1 for row in ipca)
+def test_portfolio_sort_writes_hand_checked_returns(run, tmp_path):
+    """Ten bonds over three months, sorted into halves on x each month: portfolio returns of the next month are
+    equal-weighted means computed here by hand."""
+    rng = np.random.default_rng(0)
+    dates = pd.date_range("2020-01-31", periods=3, freq="ME")
+    panel = pd.DataFrame({"id": np.tile(np.arange(10), 3), "date": np.repeat(dates, 10),
+                          "x": rng.standard_normal(30), "exret": rng.standard_normal(30) / 100})
+    panel.to_csv(tmp_path / "panel.csv", index=False)
+    code, out, err = run("portfolio", "sort", str(tmp_path / "panel.csv"), "--char", "x", "--n", "2",
+                         "--ret", "exret", "--out", str(tmp_path / "sorts"))
+    assert code == 0, err
+    returns = pd.read_csv(tmp_path / "sorts" / "sort_returns_x.csv", index_col=0, parse_dates=True)
+    for t0, t1 in zip(dates[:-1], dates[1:], strict=True):
+        x0 = panel[panel["date"] == t0].set_index("id")["x"]
+        r1 = panel[panel["date"] == t1].set_index("id")["exret"]
+        high = x0 > x0.median()
+        assert returns.loc[t1, "2.0"] == pytest.approx(r1[high].mean(), abs=1e-15)
+        assert returns.loc[t1, "1.0"] == pytest.approx(r1[~high].mean(), abs=1e-15)
+    summary = pd.read_csv(tmp_path / "sorts" / "sort_summary_x.csv", index_col=0)
+    assert summary.loc["mean", "H-L"] == pytest.approx((returns["2.0"] - returns["1.0"]).mean(), abs=1e-15)
+    assert "portfolios on x" in out
+    code, _, err = run("portfolio", "sort", str(tmp_path / "panel.csv"), "--char", "nope", "--out",
+                       str(tmp_path / "s2"), "--ret", "exret")
+    assert code == 2 and "nope" in err
 
 
 def test_console_script_exit_code():

@@ -14,6 +14,7 @@ from bondpremia.cli.bond import app as bond_app
 from bondpremia.cli.characteristics import app as characteristics_app
 from bondpremia.cli.demo import demo
 from bondpremia.cli.ipca import app as ipca_app
+from bondpremia.cli.portfolio import app as portfolio_app
 from bondpremia.cli.report import report
 from bondpremia.cli.simulate import app as simulate_app
 from bondpremia.cli.strategy import app as strategy_app
@@ -31,6 +32,7 @@ app = typer.Typer(
 app.add_typer(bond_app, name="bond")
 app.add_typer(characteristics_app, name="characteristics")
 app.add_typer(ipca_app, name="ipca")
+app.add_typer(portfolio_app, name="portfolio")
 app.add_typer(strategy_app, name="strategy")
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(trace_app, name="trace")

@@ -1,6 +1,11 @@
 """Portfolios: quantile sorts, signal backtests with explicit timing, performance statistics."""
 
-from bondpremia.portfolio.backtest import signal_backtest, taylor_rule_signal, taylor_rule_strategy
+from bondpremia.portfolio.backtest import (
+    signal_backtest,
+    taylor_rule_signal,
+    taylor_rule_strategy,
+    write_taylor_run,
+)
 from bondpremia.portfolio.performance import (
     infer_periods_per_year,
     max_drawdown,
@@ -15,6 +20,7 @@ from bondpremia.portfolio.sorts import (
     portfolio_returns,
     quantile_portfolios,
     univariate_sort,
+    write_sort,
 )
 
 __all__ = [
@@ -32,4 +38,6 @@ __all__ = [
     "taylor_rule_signal",
     "taylor_rule_strategy",
     "univariate_sort",
+    "write_sort",
+    "write_taylor_run",
 ]

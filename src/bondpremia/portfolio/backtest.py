@@ -9,6 +9,8 @@ average of the h live cohorts (Jegadeesh and Titman 1993 overlapping portfolios)
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -89,3 +91,40 @@ def taylor_rule_strategy(rates: pd.DataFrame, etf_returns: pd.Series, window: in
         raise InputError("the rates and the ETF returns share fewer than 3 months", column="etf")
     out = signal_backtest(sig.loc[common, "signal"], etf_returns.loc[common], cost_bps=cost_bps)
     return out.join(sig[["observed", "predicted"]])
+
+
+def write_taylor_run(result: pd.DataFrame, out: str | Path, *, window: int, publication_lag: int,
+                     cost_bps: float = 0.0, title: str = "Taylor-rule strategy") -> dict[str, Any]:
+    """Write a :func:`taylor_rule_strategy` result into ``out``: ``returns.csv`` (the backtest, dated at the
+    month a return is earned), ``stats.json`` (the settings and :func:`performance_summary` of the strategy's
+    net return and buy-and-hold, monthly), the tear sheet ``strategy.png`` and ``taylor_rule.png`` (observed
+    against predicted fed funds rate). Returns the ``stats.json`` payload."""
+    import json
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from bondpremia.portfolio.performance import performance_summary, tear_sheet
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    result.to_csv(out / "returns.csv", index_label="date")
+    series = pd.DataFrame({"strategy": result["net"], "buy_and_hold": result["asset_return"]})
+    stats = performance_summary(series, periods_per_year=12)
+    payload = {"window": window, "publication_lag": publication_lag, "cost_bps": cost_bps,
+               "start": str(result.index.min().date()), "end": str(result.index.max().date()),
+               "statistics": json.loads(stats.to_json(double_precision=15, date_format="iso"))}
+    (out / "stats.json").write_text(json.dumps(payload, indent=2))
+    tear_sheet(series, out / "strategy.png", title=title)
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    ax.plot(result.index, result["observed"], label="observed fed funds rate")
+    ax.plot(result.index, result["predicted"], label=f"Taylor rule, rolling {window}-month fit, out of sample")
+    ax.set(xlabel="date (month the signal is known)", ylabel="federal funds rate (% per year)",
+           title="Taylor rule: predicted vs observed fed funds rate")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "taylor_rule.png", dpi=110)
+    plt.close(fig)
+    return payload

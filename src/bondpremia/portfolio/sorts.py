@@ -32,6 +32,7 @@ the whole holding period even if its rating later leaves the range.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -262,3 +263,17 @@ def bivariate_sort(panel: pd.DataFrame, char1: str, char2: str, n1: int = 3, n2:
     spread = sum(res.returns[f"{i}-{n2}"] - res.returns[f"{i}-1"] for i in range(1, n1 + 1)) / n1
     rets = res.returns.assign(**{"H-L": spread})
     return SortResult(rets, res.counts, res.turnover)
+
+
+def write_sort(result: SortResult, char: str, out: str | Path, lags: int | None = None) -> pd.DataFrame:
+    """Write ``sort_summary_<char>.csv`` (:meth:`SortResult.summary`: rows ``mean, mean_ann, t_stat, months,
+    avg_count``, one column per portfolio and ``H-L``; decimal returns) and ``sort_returns_<char>.csv`` (monthly
+    portfolio returns, dated at the month they are earned) into ``out``; ``bondpremia report`` reads them.
+    Returns the summary."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in str(char))
+    summary = result.summary(lags=lags)
+    summary.to_csv(out / f"sort_summary_{safe}.csv", index_label="statistic")
+    result.returns.to_csv(out / f"sort_returns_{safe}.csv", index_label="date")
+    return summary
