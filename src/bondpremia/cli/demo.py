@@ -1,72 +1,81 @@
-"""``bondpremia demo``: a tour of what the library does, on data it makes itself (no network)."""
+"""``bondpremia demo``: the whole chain on a simulated market (no network), or on real files, into one report."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from pathlib import Path
+from typing import Annotated, Any
 
-import numpy as np
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bondpremia.cli._common import print_json
-from bondpremia.fixed_income import bond_analytics
-from bondpremia.models import IPCA
-from bondpremia.simulate import simulate_factor_panel
 
-DEMO_BONDS = [
-    # name, settle, maturity, coupon (decimal), freq, day count, clean price
-    ("30y 4% Treasury at 95", "2024-05-15", "2054-05-15", 0.04, 2, "ACT/ACT", 95.0),
-    ("30y 4% Treasury at par", "2024-05-15", "2054-05-15", 0.04, 2, "ACT/ACT", 100.0),
-    ("10y 5.25% corporate, mid-period", "2024-08-20", "2034-03-01", 0.0525, 2, "30/360", 101.375),
-    ("Deep-discount 1% corporate", "2024-08-20", "2049-06-15", 0.01, 2, "30/360", 38.5),
-    ("Bond 10 days from maturity", "2024-08-20", "2024-08-30", 0.06, 2, "30/360", 99.98),
-    ("10y zero-coupon STRIPS", "2024-08-20", "2034-08-15", 0.0, 0, "ACT/ACT", 64.2),
-]
+def _pct(v: Any) -> str:
+    return "" if v is None else f"{100 * float(v):.1f}%"
 
 
-def ipca_by_k(seed: int = 0) -> list[dict[str, float]]:
-    """IPCA with K = 1..5 on a simulated 3-factor bond panel: in-sample and recursive out-of-sample R^2."""
-    sim = simulate_factor_panel(n_bonds=400, n_months=96, n_chars=8, n_factors=3, seed=seed)
-    start = sim.factors.index[60]
-    rows = []
-    for k in range(1, 6):
-        m = IPCA(n_factors=k, tol=1e-8).fit(sim.panel, chars=sim.chars)
-        oos = IPCA(n_factors=k, tol=1e-8).fit_oos(sim.panel, start=start, chars=sim.chars)
-        rows.append({"K": k, "r2_total": m.r2_total_, "r2_pred": m.r2_pred_, "r2_total_oos": oos.r2_total,
-                     "r2_pred_oos": oos.r2_pred})
-    return rows
-
-
-def demo(as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False) -> None:
-    """Run the bondpremia demo: bond analytics of a few bonds, then IPCA on a simulated bond panel."""
-    names, settle, maturity, coupon, freq, dc, price = map(list, zip(*DEMO_BONDS, strict=True))
-    res = bond_analytics(np.array(settle, dtype="datetime64[D]"), np.array(maturity, dtype="datetime64[D]"),
-                         np.array(coupon), price=np.array(price), freq=np.array(freq), daycount=np.array(dc),
-                         errors="raise")
-    rows = [
-        {"bond": n, "settle": s, "maturity": m, "clean_price": p, "yield_pct": 100 * y, "accrued": a,
-         "modified_duration": d, "convexity": c}
-        for n, s, m, p, y, a, d, c in zip(names, settle, maturity, price, res.yld, res.accrued,
-                                          res.modified_duration, res.convexity, strict=True)
-    ]
-    ipca_rows = ipca_by_k()
-    if as_json:
-        print_json({"bonds": rows, "ipca": ipca_rows})
-        return
-    table = Table(title="bondpremia demo: street-convention bond analytics")
-    for col in ("bond", "settle", "maturity", "clean", "yield %", "accrued", "mod. dur. (y)", "convexity"):
-        table.add_column(col, justify="left" if col in ("bond", "settle", "maturity") else "right")
-    for r in rows:
-        table.add_row(r["bond"], r["settle"], r["maturity"], f"{r['clean_price']:.3f}", f"{r['yield_pct']:.4f}",
-                      f"{r['accrued']:.4f}", f"{r['modified_duration']:.3f}", f"{r['convexity']:.2f}")
-    console = Console()
-    console.width = max(console.width, 132)
-    console.print(table)
-    ipca = Table(title="IPCA on a simulated 3-factor bond panel (400 bonds, 96 months; OOS from month 61)")
-    for col in ("K", "R2 total", "R2 predictive", "R2 total OOS", "R2 predictive OOS"):
+def _summary(result: Any, console: Console) -> None:
+    h = result.headline
+    t = h["trace"]
+    console.print(f"[bold]TRACE[/]: {t['messages']:,} simulated messages -> {t['clean_trades']:,} clean trades -> "
+                  f"{t['bond_months']:,} bond-month returns (max |return - truth| "
+                  f"{t['max_abs_return_error_vs_truth']:.1e})")
+    console.print(f"[bold]characteristics[/]: {h['characteristics']['count']} characteristics on "
+                  f"{h['characteristics']['bond_months']:,} bond-months")
+    ipca = Table(title="IPCA (uncentered pooled R², in sample and recursive out of sample)")
+    for col in ("K", "R² total", "R² predictive", "R² total OOS", "R² predictive OOS"):
         ipca.add_column(col, justify="right")
-    for r in ipca_rows:
-        ipca.add_row(str(r["K"]), *(f"{100 * r[c]:.2f}%" for c in ("r2_total", "r2_pred", "r2_total_oos",
-                                                                   "r2_pred_oos")))
+    for k, r in h["ipca"].items():
+        ipca.add_row(str(k), *(_pct(r[c]) for c in ("r2_total", "r2_pred", "r2_total_oos", "r2_pred_oos")))
     console.print(ipca)
+    sorts = Table(title="Value-weighted quintile sorts: high minus low")
+    for col in ("characteristic", "H-L mean (% per month)", "Newey-West t"):
+        sorts.add_column(col, justify="right")
+    for c, r in h["sorts"].items():
+        sorts.add_row(c, f"{r['H-L mean (% per month)']:.3f}", f"{r['H-L t']:.2f}")
+    console.print(sorts)
+    tr = h["treasury"]
+    title = f"Treasury excess returns, maturity EW: R²oos from {tr['oos_start']} ({tr['source']}, purged timing)"
+    if "population_r2_ew_pct" in tr:
+        title += f"; population R² {tr['population_r2_ew_pct']:.1f}%"
+    treasury = Table(title=title)
+    treasury.add_column("model")
+    treasury.add_column("R²oos (%)", justify="right")
+    for m, v in tr["r2oos_ew_pct"].items():
+        treasury.add_row(m, f"{v:.1f}")
+    console.print(treasury)
+    ta = h["taylor"]
+    sharpe = ", ".join(f"{k} {v:.2f}" for k, v in ta["sharpe"].items() if v is not None)
+    console.print(f"[bold]Taylor rule[/] on {ta['asset']}, {ta['start']}..{ta['end']}: annualized Sharpe {sharpe}")
+
+
+def demo(
+    out: Annotated[Path, typer.Option(help="Run directory (one folder per stage, report.html).")] = Path("runs/demo"),
+    real_data: Annotated[Path | None, typer.Option(
+        help="Folder laid out like ../shared/data: real yields, FRED-MD, macro series and ETF prices replace the "
+             "simulated ones where they exist (TRACE stays simulated: it is not public).")] = None,
+    quick: Annotated[bool, typer.Option("--quick", help="A small run (about a minute) instead of the full one.")
+                     ] = False,
+    seed: Annotated[int, typer.Option(help="Seed of every simulation and estimator.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the headline numbers as JSON.")] = False,
+) -> None:
+    """Run the whole chain: simulate TRACE -> clean (audit) -> monthly returns -> characteristics -> IPCA K=1..5
+    with out-of-sample fits -> portfolio sorts -> Treasury forecasts -> Taylor-rule strategy -> HTML report."""
+    from bondpremia.demo import DEMO_SIZES, QUICK_SIZES, run_demo
+
+    console = Console(stderr=True)
+    columns = (SpinnerColumn(), TextColumn("{task.description:<44}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        result = run_demo(out, real_data=real_data, sizes=QUICK_SIZES if quick else DEMO_SIZES, progress=progress,
+                          seed=seed)
+    for note in result.notes:
+        console.print(f"note: {note}")
+    if as_json:
+        print(json.dumps({"report": str(result.report), "seconds": result.seconds, "headline": result.headline,
+                          "notes": result.notes}, indent=2, default=str))
+    else:
+        _summary(result, Console())
+    console.print(f"finished in {result.seconds['total']:.0f} s; report: [bold]{result.report.resolve()}[/]")
