@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 CONSTRAINTS := constraints-ci.txt
 PYTEST_ARGS ?=
+DEMO_ARGS ?=
 
 .PHONY: demo test test-all bench lint clean
 
@@ -16,12 +17,17 @@ $(VENV)/.installed: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 	$(PIP) install --quiet -c $(CONSTRAINTS) -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
-	$(PIP) install --quiet -c $(CONSTRAINTS) -e '.[dev]'
+$(VENV)/.installed-nn: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(PIP) install --quiet -c $(CONSTRAINTS) -e '.[nn]'
 	touch $(VENV)/.installed $@
 
-demo: $(VENV)/.installed
-	$(BIN)/bondpremia demo
+$(VENV)/.installed-dev: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(PIP) install --quiet -c $(CONSTRAINTS) -e '.[dev]'
+	touch $(VENV)/.installed $(VENV)/.installed-nn $@
+
+# the whole chain on the simulated market, no network; e.g. DEMO_ARGS="--real-data ../shared/data --out runs/real"
+demo: $(VENV)/.installed-nn
+	$(BIN)/bondpremia demo $(DEMO_ARGS)
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -n 2 -m "not slow" $(PYTEST_ARGS)

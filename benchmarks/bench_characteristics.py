@@ -26,10 +26,8 @@ MARKET = Path(__file__).resolve().parents[2] / "shared" / "data" / "market"
 def load_macro(dates: pd.DatetimeIndex) -> tuple[str, pd.DataFrame]:
     if MARKET.exists():
         from bondpremia.characteristics.macro import read_macro_folder
-        from bondpremia.data.kenfrench import load_ken_french
 
-        frame = read_macro_folder(MARKET).join(load_ken_french(MARKET / "ff3_monthly_kf_202412.csv")[
-            ["Mkt-RF", "SMB", "HML"]], how="outer")
+        frame = read_macro_folder(MARKET)  # FRED spreads, VIX, ETFs and the newest Ken French ff3 vintage
         return "real", frame
     rng = np.random.default_rng(0)
     n = len(dates)

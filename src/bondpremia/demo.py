@@ -217,21 +217,17 @@ def _ipca(out: Path, ranked: pd.DataFrame, names: list[str], s: DemoSizes, steps
     # cross-sectional information once ranked and would make the instrument matrix singular
     usable = [c for c in names if ranked.groupby("date")[c].nunique().max() > 1]
     # Ranked characteristics are 0 (the median) where missing, so before the rolling risk measures' first window
-    # fills, every bond has the same value and the month's instrument matrix Z_t'Z_t is singular; there the factor
-    # step (Gamma' Z_t'Z_t Gamma) f_t = Gamma' Z_t'r_t is ill-posed and ALS drifts without converging. The IPCA
-    # sample therefore starts in the first month where every characteristic varies across bonds.
+    # fills every bond has the same value and the month's instrument matrix Z_t'Z_t is singular: IPCA drops those
+    # months (singular_months="drop"; KPS's factor step is ill-posed there). Out-of-sample fits start halfway
+    # through the months that remain.
     panel = ranked.dropna(subset=["exret_next"])
-    varies = panel.groupby("date")[usable].nunique().gt(1).all(axis=1)
-    if not varies.any():
-        raise InputError("no month has cross-sectional variation in every characteristic", column="chars")
-    panel = panel[panel["date"] >= varies.index[int(np.argmax(varies.to_numpy()))]]
-    dates = np.sort(panel["date"].unique())
-    start = pd.Timestamp(dates[int(len(dates) * s.ipca_oos_share)])
+    kept = IPCA(1, singular_months="drop").fit(panel, returns="exret_next", chars=usable).factors_.index
+    start = pd.Timestamp(kept[int(len(kept) * s.ipca_oos_share)])
     fits = {}
     with steps.step(f"IPCA K = {s.ipca_factors[0]}..{s.ipca_factors[-1]} with OOS fits",
                     total=len(s.ipca_factors)) as update:
         for i, k in enumerate(s.ipca_factors):
-            model = IPCA(n_factors=k).fit(panel, returns="exret_next", chars=usable)
+            model = IPCA(n_factors=k, singular_months="drop").fit(panel, returns="exret_next", chars=usable)
             oos = model.fit_oos(panel, start=start, returns="exret_next", chars=usable)
             fits[k] = write_ipca_run(model, out / "ipca" / f"k{k}", extra={**oos.as_dict(),
                                                                          "oos_start": str(start.date())})

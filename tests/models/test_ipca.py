@@ -98,6 +98,27 @@ def test_out_of_sample_names_a_characteristic_without_data_in_the_first_window()
     IPCA(1).fit_oos(df, start=pd.Timestamp("2002-09-30"), chars=chars)  # three months of data are enough
 
 
+def test_singular_months_are_dropped_on_request_and_named_when_ipca_does_not_converge():
+    """Months where a characteristic has no variation of its own (here c2 = 0 for every bond before 2001-01)
+    have a singular Z_t'Z_t. With singular_months="drop" the fit equals a fit on the later months alone; with
+    the default they are kept and a non-convergence error names them."""
+    df, chars, _, _ = simulate(t=48, n_chars=4, k=2)
+    early = df["date"] < pd.Timestamp("2001-01-31")
+    df.loc[early, "c2"] = 0.0
+    dropped = IPCA(2, singular_months="drop").fit(df, chars=chars)
+    later = IPCA(2).fit(df[~early], chars=chars)
+    assert dropped.n_dropped_ == int(early.sum())
+    np.testing.assert_allclose(dropped.gamma_.to_numpy(), later.gamma_.to_numpy(), atol=1e-10)
+    assert list(dropped.factors_.index) == list(later.factors_.index)
+    from bondpremia.errors import ConvergenceError
+
+    with pytest.raises(ConvergenceError, match=r"12 month\(s\) between 2000-01-31 00:00:00 and 2000-12-31.*"
+                                               r"singular_months='drop'"):
+        IPCA(2, max_iter=2).fit(df, chars=chars)
+    with pytest.raises(InputError, match="singular_months"):
+        IPCA(1, singular_months="maybe")
+
+
 def test_out_of_sample_fit_tracks_the_full_sample_fit_on_a_strong_factor():
     df, chars, _, _ = simulate(t=60, noise=0.05)
     start = pd.Timestamp("2003-01-31")
@@ -149,6 +170,19 @@ def test_cli_fit_writes_outputs(tmp_path, capsys):
     gamma = pd.read_csv(out / "gamma.csv", index_col=0)
     assert list(gamma.index) == chars and "alpha" in gamma.columns
     assert len(pd.read_csv(out / "factors.csv")) == 40
+
+
+def test_cli_drop_singular_months(tmp_path):
+    df, chars, _, _ = simulate(t=30)
+    early = df["date"] < pd.Timestamp("2000-07-31")
+    df.loc[early, "c1"] = 0.0
+    df.to_parquet(tmp_path / "chars.parquet")
+    with pytest.raises(SystemExit) as done:
+        main(["ipca", "fit", str(tmp_path / "chars.parquet"), "--factors", "1", "--drop-singular-months", "--out",
+              str(tmp_path / "out")])
+    assert done.value.code == 0
+    fit = json.loads((tmp_path / "out" / "fit.json").read_text())
+    assert fit["n_dropped"] == int(early.sum()) and fit["n_months"] == 30 - 6
 
 
 def test_observable_factor_loadings_are_recovered():

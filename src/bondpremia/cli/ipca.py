@@ -29,14 +29,17 @@ def fit(
     date: Annotated[str, typer.Option(help="Date column.")] = "date",
     chars: Annotated[str | None, typer.Option(help="Comma-separated characteristics (default: all others).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    drop_singular_months: Annotated[bool, typer.Option(
+        "--drop-singular-months", help="Drop months whose characteristics do not vary independently across bonds "
+                                       "(Z_t'Z_t singular, e.g. ranked measures not yet available).")] = False,
 ) -> None:
     """Fit IPCA and write the estimates; prints the R-squared values as JSON."""
     panel = read_panel(chars_file)
     names = [c.strip() for c in chars.split(",")] if chars else None
     if date in panel.columns:
         panel[date] = pd.to_datetime(panel[date])
-    model = IPCA(n_factors=factors, intercept=intercept).fit(panel, returns=returns, chars=names, entity=entity,
-                                                             date=date)
+    model = IPCA(n_factors=factors, intercept=intercept, singular_months="drop" if drop_singular_months else "keep")
+    model.fit(panel, returns=returns, chars=names, entity=entity, date=date)
     result = model.summary()
     if oos_start is not None:
         try:

@@ -53,6 +53,17 @@ class _Panel:
     N: FloatArray  # (T,) observations per month
     rr: FloatArray  # (T,) sum of r^2 per month
     n_dropped: int
+    singular: pd.Index | None = None  # months kept whose Z_t'Z_t is singular
+
+
+def _singular_months(W: FloatArray) -> npt.NDArray[np.bool_]:
+    """Months whose instrument second-moment matrix Z_t'Z_t is singular (a characteristic with no variation of
+    its own that month, e.g. every bond at the same rank because the measure is not yet available)."""
+    d = np.sqrt(np.einsum("tll->tl", W))
+    zero = (d == 0).any(axis=1)
+    safe = np.where(d == 0, 1.0, d)
+    eig = np.linalg.eigvalsh(W / safe[:, :, None] / safe[:, None, :])
+    return np.asarray(zero | (eig[:, 0] < 1e-10 * eig[:, -1]))
 
 
 def _to_pandas(panel: Any) -> pd.DataFrame:
@@ -64,7 +75,7 @@ def _to_pandas(panel: Any) -> pd.DataFrame:
 
 
 def _prepare(panel: Any, returns: str, chars: list[str], entity: str, date: str, missing: str,
-             min_obs: int, chunk_cells: int = 40_000_000) -> _Panel:
+             min_obs: int, chunk_cells: int = 40_000_000, singular_months: str = "keep") -> _Panel:
     df = _to_pandas(panel)
     for col in [entity, date, returns, *chars]:
         if col not in df.columns:
@@ -118,9 +129,26 @@ def _prepare(panel: Any, returns: str, chars: list[str], entity: str, date: str,
         X[a:b] = np.einsum("tnl,tn->tl", Zb, Rb)
     N = counts.astype(np.float64)
     rr = np.bincount(codes, weights=r * r, minlength=T).astype(np.float64)
+    singular = _singular_months(W)
+    if singular_months == "drop" and singular.any():
+        keep_t = ~singular
+        if not keep_t.any():
+            raise InputError("every month's instrument matrix Z_t'Z_t is singular", column="chars")
+        n_dropped += int(counts[singular].sum())
+        uniq, X, W, N, rr, singular = uniq[keep_t], X[keep_t], W[keep_t], N[keep_t], rr[keep_t], singular[keep_t]
     pooled = W.sum(axis=0)
     _check_rank(pooled, chars)
-    return _Panel(pd.Index(uniq, name=date), list(chars), X / N[:, None], W / N[:, None, None], N, rr, n_dropped)
+    return _Panel(pd.Index(uniq, name=date), list(chars), X / N[:, None], W / N[:, None, None], N, rr, n_dropped,
+                  pd.Index(uniq[singular], name=date))
+
+
+def _singular_hint(p: _Panel) -> str:
+    if p.singular is None or len(p.singular) == 0:
+        return ""
+    first, last = p.singular.min(), p.singular.max()
+    return (f"; {len(p.singular)} month(s) between {first} and {last} have a singular instrument matrix "
+            f"Z_t'Z_t (a characteristic without variation of its own that month): pass singular_months='drop' "
+            f"(CLI: --drop-singular-months) or start the sample later")
 
 
 def _check_rank(pooled: FloatArray, chars: list[str]) -> None:
@@ -263,17 +291,27 @@ class IPCA:
         ``"raise"`` raises :class:`InputError` naming the column and row.
     min_obs: months with fewer complete observations are dropped (default: ``n_factors + 1``, the fewest
         that identify the month's factors).
+    singular_months: ``"keep"`` (default) or ``"drop"`` the months whose instrument matrix ``Z_t'Z_t`` is
+        singular: a characteristic without variation of its own that month (with ranks and missing -> 0, a
+        rolling measure whose window has not filled gives every bond the value 0), or fewer bonds than
+        characteristics. There the factor step ``(Gamma' Z_t'Z_t Gamma) f_t = Gamma' Z_t'r_t`` does not pin
+        ``f_t`` down in some directions, and ALS can drift without converging; the non-convergence error lists
+        such months. Dropped rows are counted in ``n_dropped_``.
     """
 
     gamma_: pd.DataFrame
     _gamma_obs: FloatArray
 
     def __init__(self, n_factors: int = 1, intercept: bool = False, max_iter: int = 10_000, tol: float = 1e-10,
-                 ridge: float = 0.0, missing: str = "drop", min_obs: int | None = None) -> None:
+                 ridge: float = 0.0, missing: str = "drop", min_obs: int | None = None,
+                 singular_months: str = "keep") -> None:
         if n_factors < 1:
             raise InputError("n_factors must be at least 1", column="n_factors")
         if missing not in ("drop", "raise"):
             raise InputError("missing must be 'drop' or 'raise'", column="missing")
+        if singular_months not in ("keep", "drop"):
+            raise InputError("singular_months must be 'keep' or 'drop'", column="singular_months")
+        self.singular_months = singular_months
         self.n_factors = n_factors
         self.intercept = intercept
         self.max_iter = max_iter
@@ -295,7 +333,8 @@ class IPCA:
         if K > len(chars):
             raise InputError(f"n_factors={K} exceeds the number of characteristics ({len(chars)})",
                              column="n_factors")
-        p = _prepare(df, returns, list(chars), entity, date, self.missing, self.min_obs or K + 1)
+        p = _prepare(df, returns, list(chars), entity, date, self.missing, self.min_obs or K + 1,
+                     singular_months=self.singular_months)
         self._fit_panel(p, factors, warm_start)
         self._columns = (entity, date)
         return self
@@ -327,7 +366,7 @@ class IPCA:
                                      self.ridge)
         if not ok:
             raise ConvergenceError(f"IPCA did not converge in {self.max_iter} iterations (tol {self.tol}); raise "
-                                   "max_iter or loosen tol")
+                                   f"max_iter or loosen tol{_singular_hint(p)}")
         self._panel = p
         self._G = G
         self._gamma_obs = go[0]
@@ -475,7 +514,8 @@ class IPCA:
         df = _to_pandas(panel)
         if chars is None:
             chars = [c for c in df.columns if c not in (returns, entity, date)]
-        p = _prepare(df, returns, list(chars), entity, date, self.missing, self.min_obs or self.n_factors + 1)
+        p = _prepare(df, returns, list(chars), entity, date, self.missing, self.min_obs or self.n_factors + 1,
+                     singular_months=self.singular_months)
         G, _ = self._observables(p.dates, None)
         s = int(p.dates.searchsorted(pd.Timestamp(start) if isinstance(p.dates, pd.DatetimeIndex) else start))
         if s < self.n_factors + 1 or s >= len(p.dates):
@@ -499,7 +539,8 @@ class IPCA:
             gb, go, F, _, ok = _als(p.X[None, :t], p.W[:t], p.N[:t], K, G[:t], gb, go,
                                     self.max_iter, self.tol, self.ridge)
             if not ok:
-                raise ConvergenceError(f"IPCA did not converge on the window ending before {p.dates[t]}")
+                raise ConvergenceError(f"IPCA did not converge on the window ending before {p.dates[t]}"
+                                       f"{_singular_hint(p)}")
             f_t = _factor_step(p.X[None, t:t + 1], p.W[t:t + 1], gb, go, G[t:t + 1])[0, 0]
             f_oos[t] = f_t
             b_total[t] = gb[0] @ f_t + go[0] @ G[t]

@@ -34,7 +34,8 @@ contract of :mod:`bondpremia.trace`) rule by rule:
   missing from FISD, and rows that cannot be parsed (a NULL price, CUSIP or execution date, a zero volume).
 
 Genuine trades happen on SIFMA business days. Each bond's yield follows a persistent AR(1) around a rating-based
-level plus a common market factor; the clean price is the bond's price at that yield (pull to par included),
+level plus three common factors (a level factor, a slope factor loading ``exp(-ttm / 5 years)`` and a credit
+factor loading ``(rating - 1) / 10``); the clean price is the bond's price at that yield (pull to par included),
 trades add a small bid-ask and noise and are rounded to 3 decimals; volumes are lognormal, $10,000 to $25M par,
 rounded to $1,000. Execution times are distinct within a CUSIP and day except where an event needs a collision
 (twins, the pairs of corrections sharing a timestamp). ``msg_seq_nb`` increases in report order within a CUSIP
