@@ -213,8 +213,8 @@ def _characteristics(out: Path, monthly: pl.DataFrame, macro: pd.DataFrame | Non
 def _ipca(out: Path, ranked: pd.DataFrame, names: list[str], s: DemoSizes, steps: _Steps) -> dict[int, dict]:
     from bondpremia.models import IPCA, write_ipca_run
 
-    # a characteristic constant in every month (e.g. a macro series, or one without data) carries no
-    # cross-sectional information once ranked and would make the instrument matrix singular
+    # instruments: the characteristics that vary across bonds in some month (the macro series never do, and a
+    # characteristic without data in this market is 0 for every bond once ranked)
     usable = [c for c in names if ranked.groupby("date")[c].nunique().max() > 1]
     # Ranked characteristics are 0 (the median) where missing, so before the rolling risk measures' first window
     # fills every bond has the same value and the month's instrument matrix Z_t'Z_t is singular: IPCA drops those

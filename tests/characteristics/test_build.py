@@ -129,3 +129,17 @@ def test_bond_market_beta_on_a_corporate_index(small):
     res = build_characteristics(one, mac, corporate_index=True).panel.set_index("date")
     assert res["bond_market_beta"].dropna().to_numpy() == pytest.approx(2.0, abs=1e-9)
     assert res["bond_market_beta"].notna().sum() > 20
+
+
+def test_rank_leaves_the_macro_series_as_they_are(small):
+    """A macro series is the same for every bond in a month: ranking it across bonds would make it 0 everywhere,
+    so with rank=True it keeps its value (the macro input of that month), and ``cross_sectional`` leaves it out."""
+    panel, macro = small
+    res = build_characteristics(panel, macro, rank=True)
+    assert {"default_spread", "term_spread", "vix_innovation"} <= set(res.names)
+    assert not {"default_spread", "term_spread", "vix_innovation"} & set(res.cross_sectional)
+    assert set(res.cross_sectional) | {"default_spread", "term_spread", "vix_innovation"} == set(res.names)
+    t = pd.Timestamp("2014-03-31")
+    row = res.panel[res.panel["date"] == t]
+    assert (row["term_spread"] == macro.loc[t, "term_spread"]).all()
+    assert row["duration"].between(-0.5, 0.5).all()

@@ -34,6 +34,7 @@ from bondpremia.errors import InputError
 
 __all__ = ["CharacteristicsResult", "build_characteristics", "coverage"]
 
+MACRO_SERIES = ("default_spread", "term_spread", "vix_innovation")  # the same for every bond in a month
 RISK_WINDOW = 36  # months of the rolling risk measures and betas
 RISK_MIN = 24
 
@@ -46,6 +47,12 @@ class CharacteristicsResult:
     panel: pd.DataFrame
     coverage: pd.DataFrame
     names: list[str]
+
+    @property
+    def cross_sectional(self) -> list[str]:
+        """The characteristics that differ across bonds: ``names`` without the macro series, which are the same
+        for every bond in a month (instruments of a factor model such as IPCA, or sort variables)."""
+        return [n for n in self.names if n not in MACRO_SERIES]
 
 
 def _clean(values: np.ndarray) -> np.ndarray:
@@ -109,9 +116,11 @@ def build_characteristics(
         when the panel has ICE column names (``Return``, ``oas``), otherwise decimals.
     rank:
         Replace every characteristic by its cross-sectional rank in [-0.5, 0.5] per month, missing -> 0
-        (Kelly, Pruitt and Su 2019).
+        (Kelly, Pruitt and Su 2019). The macro series (:data:`MACRO_SERIES`, one value per month) keep their
+        values: a rank across bonds that all share a value carries nothing.
     winsor:
-        Winsorize every characteristic per month at ``winsor`` and ``1 - winsor`` before ranking.
+        Winsorize every cross-sectional characteristic per month at ``winsor`` and ``1 - winsor`` before
+        ranking.
     window, min_obs:
         Months in the rolling risk measures and betas, and the fewest usable months.
     corporate_index:
@@ -271,7 +280,7 @@ def build_characteristics(
             chars["vix_beta"] = rolling_ols(exret, F, window=window, min_obs=min_obs).coef[:, :, -1]
     # --- macro series (common to all bonds) -----------------------------------------------------------------
     if macro is not None:
-        for name in ("default_spread", "term_spread", "vix_innovation"):
+        for name in MACRO_SERIES:
             if name in macro.columns:
                 chars[name] = np.broadcast_to(macro[name].reindex(dates).to_numpy(dtype=float)[:, None], (T, N))
     return _assemble(grid, chars, exret, rank=rank, winsor=winsor)
@@ -302,6 +311,9 @@ def _assemble(grid: Grid, chars: dict[str, np.ndarray], exret: np.ndarray | None
     for name in names:
         x = np.where(np.isfinite(chars[name]), chars[name], np.nan)
         present[name] = np.isfinite(grid.long(x))
+        if name in MACRO_SERIES:  # one value per month: nothing to winsorize or rank across bonds
+            long[name] = grid.long(x)
+            continue
         if winsor is not None:
             x = np.asarray(winsorize(x, lower=winsor, upper=1.0 - winsor))
         if rank:

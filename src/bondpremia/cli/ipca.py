@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -27,7 +28,8 @@ def fit(
     returns: Annotated[str, typer.Option(help="Return column (excess return of month t+1 on the row of t).")] = "ret",
     entity: Annotated[str, typer.Option(help="Bond identifier column.")] = "id",
     date: Annotated[str, typer.Option(help="Date column.")] = "date",
-    chars: Annotated[str | None, typer.Option(help="Comma-separated characteristics (default: all others).")] = None,
+    chars: Annotated[str | None, typer.Option(help="Comma-separated characteristics (default: every other column "
+                                                   "that varies across bonds).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
     drop_singular_months: Annotated[bool, typer.Option(
         "--drop-singular-months", help="Drop months whose characteristics do not vary independently across bonds "
@@ -38,6 +40,15 @@ def fit(
     names = [c.strip() for c in chars.split(",")] if chars else None
     if date in panel.columns:
         panel[date] = pd.to_datetime(panel[date])
+    if names is None and date in panel.columns:
+        # default instruments: every other column that varies across bonds in some month (macro series, the same
+        # for every bond, cannot be IPCA instruments on their own)
+        others = [c for c in panel.columns if c not in (returns, entity, date)]
+        varies = panel.groupby(date)[others].nunique().max() > 1
+        names = [c for c in others if varies[c]]
+        if len(names) < len(others):
+            print(f"note: left out {[c for c in others if not varies[c]]}: the same for every bond in every month "
+                  "(pass --chars to choose the instruments)", file=sys.stderr)
     model = IPCA(n_factors=factors, intercept=intercept, singular_months="drop" if drop_singular_months else "keep")
     model.fit(panel, returns=returns, chars=names, entity=entity, date=date)
     result = model.summary()
