@@ -256,6 +256,24 @@ def test_only_r2oos(tmp_path: Path, r2oos_writer: Callable[[Path], None]) -> Non
     assert "***" in text
 
 
+def test_population_r2_row_of_a_simulated_term_structure(tmp_path: Path,
+                                                        r2oos_writer: Callable[[Path], None]) -> None:
+    r2oos_writer(tmp_path)
+    pd.DataFrame({"population_r2": [0.3797, 0.3596]}, index=pd.Index(["2", "ew"], name="n")).to_csv(
+        tmp_path / "population_r2.csv")
+    text = render_report(tmp_path)
+    assert "population R² of the true E_t rx (%)" in text
+    assert "<th>EW</th>" in text and "<td>36.0</td>" in text and "<td>38.0</td>" in text
+
+
+def test_strategy_legend_names(tmp_path: Path) -> None:
+    dates = pd.date_range("2020-01-31", periods=6, freq="ME")
+    pd.DataFrame({"net": [0.01, -0.02, 0.0, 0.01, 0.02, -0.01], "asset_return": 0.005}, index=dates).to_csv(
+        tmp_path / "returns.csv", index_label="date")
+    text = render_report(tmp_path)
+    assert "strategy (net of costs), buy and hold" in text
+
+
 def test_empty_dir_raises(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no known result files") as info:
         render_report(tmp_path)

@@ -37,10 +37,10 @@ def _summary(result: Any, console: Console) -> None:
         sorts.add_row(c, f"{r['H-L mean (% per month)']:.3f}", f"{r['H-L t']:.2f}")
     console.print(sorts)
     tr = h["treasury"]
-    title = f"Treasury excess returns, maturity EW: R²oos from {tr['oos_start']} ({tr['source']}, purged timing)"
+    caption = f"{tr['source']}, purged timing, forecasts from {tr['oos_start']}"
     if "population_r2_ew_pct" in tr:
-        title += f"; population R² {tr['population_r2_ew_pct']:.1f}%"
-    treasury = Table(title=title)
+        caption += f"; population R² {tr['population_r2_ew_pct']:.1f}%"
+    treasury = Table(title="Treasury excess returns (EW maturity)", caption=caption)
     treasury.add_column("model")
     treasury.add_column("R²oos (%)", justify="right")
     for m, v in tr["r2oos_ew_pct"].items():

@@ -209,9 +209,13 @@ def _section_ipca(run_dir: Path) -> str | None:
         r2 = pd.DataFrame.from_dict(rows, orient="index").sort_index()
         r2 = r2[[c for c in r2.columns if r2[c].notna().any()]]
         r2.index.name = "K"
+        # the bond-level measures; the managed-portfolio ones (suffix _x, near 100% by construction) stay in the table
+        bond_level = [c for c in r2.columns if not c.endswith(("_x", "_x_oos"))] or list(r2.columns)
         if r2.shape[1]:
-            parts.append(_figure_html(figures.ipca_r2_by_k(r2), "IPCA R-squared by number of factors",
-                                      "IPCA R² (percent) by number of factors K, one bar per measure in fit.json."))
+            parts.append(_figure_html(
+                figures.ipca_r2_by_k(r2[bond_level]), "IPCA R-squared by number of factors",
+                "IPCA R² (percent) of individual bond returns by number of factors K (total and predictive, in "
+                "sample and out of sample, from fit.json); the managed-portfolio R² are in the table."))
         table = pd.DataFrame.from_dict(details, orient="index").sort_index()
         table.index.name = "K"
         parts.append(_table_html(table))
@@ -307,6 +311,16 @@ def _section_treasury(run_dir: Path) -> str | None:
         parts.append("<p class=\"note\">Out-of-sample R² (percent) by model and maturity (years; EW = equal-weighted "
                      "across maturities). Clark-West test: *** p&lt;0.01, ** p&lt;0.05, * p&lt;0.10.</p>")
         parts.append(wide.to_html(escape=True, border=0, classes="data r2oos"))
+    pop_paths = _find(run_dir, "population_r2.csv")
+    if pop_paths:  # a simulated term structure: the R² of the true conditional mean (the attainable maximum)
+        pop = _read(pop_paths[0], lambda p: pd.read_csv(p, index_col=0))
+        if "population_r2" in pop.columns:
+            row = (100 * pop["population_r2"].astype(float)).to_frame().T
+            row.columns = [str(c).upper() if str(c).lower() == "ew" else str(c) for c in row.columns]
+            row.index = ["population R² of the true E_t rx (%)"]
+            parts.append("<p class=\"note\">Simulated term structure: the population R² of the true expected excess "
+                         "return, the most any forecast can reach on average.</p>")
+            parts.append(_table_html(row, float_format="{:.1f}"))
     if fc_paths:
         path = fc_paths[0]
         fc = _read(path, pd.read_parquet)
@@ -331,6 +345,7 @@ def _section_treasury(run_dir: Path) -> str | None:
 
 _STRATEGY_COLUMNS = ("net", "strategy", "ret", "return", "returns")
 _BENCHMARK_COLUMNS = ("buy_and_hold", "asset_return")
+_STRATEGY_LABELS = {"net": "strategy (net of costs)", "asset_return": "buy and hold", "buy_and_hold": "buy and hold"}
 
 
 def _section_strategy(run_dir: Path) -> str | None:
@@ -347,10 +362,11 @@ def _section_strategy(run_dir: Path) -> str | None:
         if not chosen:
             raise InputError("no numeric strategy return column", file=str(path))
         chosen += [c for c in _BENCHMARK_COLUMNS if c in numeric][:1]
-        names = ", ".join(map(str, chosen))
-        parts.append(_figure_html(figures.strategy_cumulative(returns[chosen]), "Strategy cumulative return",
+        shown = returns[chosen].rename(columns=_STRATEGY_LABELS)
+        names = ", ".join(map(str, shown.columns))
+        parts.append(_figure_html(figures.strategy_cumulative(shown), "Strategy cumulative return",
                                   f"Cumulative compounded return (percent) of {names}."))
-        parts.append(_figure_html(figures.strategy_drawdown(returns[chosen]), "Strategy drawdown",
+        parts.append(_figure_html(figures.strategy_drawdown(shown), "Strategy drawdown",
                                   f"Drawdown (percent) of the compounded return of {names}: the fall of cumulative "
                                   "wealth from its running peak."))
     if stats_paths:

@@ -71,7 +71,7 @@ __all__ = [
     "significance_stars",
 ]
 
-CUMULATIVE_SSE_YLABEL = "cumulative SSE difference (benchmark − model), squared log returns"
+CUMULATIVE_SSE_YLABEL = "cum. SSE, benchmark − model\n(squared log returns)"
 
 
 # ----------------------------------------------------------------------------------------------------------------------
