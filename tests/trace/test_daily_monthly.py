@@ -496,6 +496,10 @@ def test_bond_terms_add_coupon_offering_date_yield_and_duration():
     z = row(out, "Z", "2024-06-30")
     assert z["yield"] == pytest.approx(0.06, abs=1e-12)
     assert z["duration"] == pytest.approx(5 / 1.03, rel=1e-10)
+    offered = ref.with_columns(offering_date=pl.Series([D(2019, 6, 20), None, D(2019, 6, 1)], dtype=pl.Date))
+    with_offer = bond_terms(monthly_returns(days, ref), offered)  # FISD's own offering date wins where it exists
+    assert row(with_offer, "A", "2024-06-30")["offering_date"] == D(2019, 6, 20)
+    assert row(with_offer, "Z", "2024-06-30")["offering_date"] == D(2019, 6, 28)  # null -> the dated date
     bad = row(out, "BAD", "2024-06-30")  # an unknown day count: kept, with NaN yield and duration
     assert np.isnan(bad["yield"]) and np.isnan(bad["duration"])
     assert out.height == monthly_returns(days, ref).height

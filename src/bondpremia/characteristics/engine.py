@@ -558,7 +558,7 @@ def pct_change_months(x: Any, months: int) -> Any:
 def cumulative_return(r: Any, start_lag: int, end_lag: int, min_obs: int | None = None) -> Any:
     r"""Compounded return over the months ``t-end_lag .. t-start_lag``: ``prod(1 + r_s) - 1``.
 
-    Example: 6-month momentum skipping the most recent month (Jostova et al. 2013, *RFS* 26(5); KPP 2023) uses months
+    Example: 6-month momentum skipping the most recent month (Jostova et al. 2013, *RFS* 26(7); KPP 2023) uses months
     ``t-6 .. t-1``, i.e. ``start_lag=1, end_lag=6``.
 
     Parameters

@@ -28,7 +28,7 @@ def build(
                                                       "(default: percent for ICE-style panels).")] = None,
     oas_unit: Annotated[str | None, typer.Option(help="Unit of the OAS column: bp, percent or decimal.")] = None,
     fisd: Annotated[Path | None, typer.Option(help="FISD reference of a TRACE monthly panel: adds coupon, offering "
-                                                   "date, yield and modified duration (from the month-end price).")
+                                                   "date and modified duration (from the month-end price).")
                     ] = None,
     corporate_index: Annotated[bool, typer.Option("--corporate-index", help="Bond market = the LQD ETF return of "
                                                   "the macro folder instead of the panel's value-weighted return.")

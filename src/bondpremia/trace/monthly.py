@@ -515,11 +515,12 @@ def monthly_returns(daily: pl.DataFrame | pl.LazyFrame, fisd: Any, *, rates: Any
 def bond_terms(monthly: pl.DataFrame, fisd: Any) -> pl.DataFrame:
     """Add the bond terms the characteristics need to a :func:`monthly_returns` panel.
 
-    Joins ``coupon`` (percent of par per year, as in FISD) and ``offering_date`` (the FISD dated date) by
-    ``cusip_id``, and computes at each month-end price date the street-convention ``yield`` (decimal, compounded
-    at the coupon frequency) and the ``duration`` (modified duration in years) from the month-end clean price with
-    the bond's own schedule and day count (:func:`bondpremia.fixed_income.bond_analytics`; SIFMA Standard
-    Formulas). Rows whose terms the bond math rejects keep NaN yield and duration; no row is dropped.
+    Joins ``coupon`` (percent of par per year, as in FISD) and ``offering_date`` (FISD ``offering_date`` when the
+    reference has it, else the dated date) by ``cusip_id``. Computes at each month-end price date the
+    street-convention ``yield`` (decimal, compounded at the coupon frequency) and the ``duration`` (modified
+    duration in years) from the month-end clean price with the bond's own schedule and day count
+    (:func:`bondpremia.fixed_income.bond_analytics`; SIFMA Standard Formulas). Rows whose terms the bond math
+    rejects keep NaN yield and duration; no row is dropped.
     """
     from bondpremia.fixed_income import bond_analytics
 
@@ -547,7 +548,16 @@ def bond_terms(monthly: pl.DataFrame, fisd: Any) -> pl.DataFrame:
         t = terms.take(idx)
         res = bond_analytics(settle[idx], t.maturity, t.coupon, price=r["price"].to_numpy()[idx], **t.kwargs())
         yld[idx], dur[idx] = res.yld, res.modified_duration
-    return r.with_columns(
+    out = r.with_columns(
         (pl.col("_coupon") * 100.0).alias("coupon"), pl.col("dated_date").alias("offering_date"),
         pl.Series("yield", yld), pl.Series("duration", dur),
     ).drop("_maturity", "dated_date", "first_coupon", "_coupon", "_freq", "_dc")
+    raw = _as_lazy(fisd, "fisd").collect()
+    raw = raw.rename({c: c.lower() for c in raw.columns})
+    if "offering_date" in raw.columns:
+        key = "complete_cusip" if "complete_cusip" in raw.columns else "cusip_id"
+        offered = raw.select(pl.col(key).cast(pl.String).alias("cusip_id"),
+                             _date_expr("offering_date", raw.schema["offering_date"]).alias("_offered"))
+        out = out.join(offered, on="cusip_id", how="left").with_columns(
+            pl.coalesce("_offered", "offering_date").alias("offering_date")).drop("_offered")
+    return out
