@@ -128,6 +128,7 @@ def recursive_forecast(
     refit_every: int = 1,
     retune_every: int = 48,
     seed: int = 0,
+    seed_per_date: bool = False,
     n_seeds: int = 100,
     n_keep: int = 10,
     n_trees: int = 300,
@@ -155,8 +156,10 @@ def recursive_forecast(
         after the last search (otherwise the last chosen values are kept; networks then continue training from
         their previous weights, as BBT do). The benchmark is always the mean of the rows available at the
         forecast date, also between refits.
-    seed:
-        Base seed; the fit at the ``k``-th forecast date uses ``seed + k`` (deterministic).
+    seed, seed_per_date:
+        Seed of every fit. By default every date uses the same ``seed``, so that network ``s`` of an ensemble
+        starts from the same initial weights at every re-tuning, as BBT's seeds ``no = 0..99`` do (authors'
+        replication code); ``seed_per_date=True`` seeds the fit at the ``k``-th forecast date with ``seed + k``.
     n_seeds, n_keep, n_trees, nn_options:
         Network ensembles (train ``n_seeds``, average the ``n_keep`` best by validation loss), forest size and
         extra :class:`~bondpremia.models.forecast.nn.SeedEnsembleNet` options.
@@ -190,6 +193,7 @@ def recursive_forecast(
                          f"start the sample earlier or move oos_start later (min_train={min_train})",
                          column="oos_start")
     settings = {"timing": timing, "refit_every": refit_every, "retune_every": retune_every, "seed": seed,
+                "seed_per_date": seed_per_date,
                 "oos_start": str(dates[0]), "horizon": data.horizon, "importance": importance}
     folder = None
     if cache_dir is not None:
@@ -221,7 +225,8 @@ def recursive_forecast(
             if retune_now:
                 last_tune = k
             _set_if(est, retune=retune_now, warm_start=True)
-            _set_if(est, seed=seed + k, random_state=seed + k)
+            fit_seed = seed + k if seed_per_date else seed
+            _set_if(est, seed=fit_seed, random_state=fit_seed)
             est.fit(X_train, Y_train)
             # gradients are cheap at every refit; permutation importance of trees only at re-tuning dates
             if importance and (retune_now or hasattr(est, "input_gradients")):

@@ -67,7 +67,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from bondpremia.errors import InputError
+from bondpremia.errors import ConvergenceError, InputError
 
 try:
     import torch
@@ -124,6 +124,10 @@ class _Arch:
     n_col_drop: int  # rows of the column-layout dropout mask: deeper hidden inputs, then the joint block
     out_drop_col: int
     pen_mask: torch.Tensor = field(repr=False)  # (P,) 1 on penalised kernel entries
+    pen_fwd: torch.Tensor = field(repr=False)  # (P,) 1 on penalised kernel entries of the forward-rate branch
+    fwd_row: np.ndarray = field(repr=False)  # (R,) True where a row-layout dropout column is a forward rate
+    fwd_col: np.ndarray = field(repr=False)  # (D,) True where a column-layout dropout row comes from the forwards
+    bn: bool = True  # batch normalization of the joint block (else gamma and beta stay unused at 1 and 0)
 
     @property
     def layers(self) -> list[_Dense]:
@@ -132,14 +136,14 @@ class _Arch:
     @property
     def key(self) -> tuple[Any, ...]:
         """Identifies the parameter layout (a warm start needs the same)."""
-        return (self.n_fwd, self.n_macro, self.n_out, self.n_params, self.width,
+        return (self.n_fwd, self.n_macro, self.n_out, self.n_params, self.width, self.bn,
                 tuple((d.n_in, d.n_out) for d in self.fwd),
                 tuple((d.n_in, d.n_out, None if d.mask is None else tuple(d.mask.nonzero().flatten().tolist()))
                       for d in self.macro))
 
 
 def _build_arch(n_fwd: int, n_macro: int, n_out: int, fwd_hidden: Sequence[int], macro_hidden: Sequence[int],
-                group_codes: np.ndarray | None, group_hidden: Sequence[int]) -> _Arch:
+                group_codes: np.ndarray | None, group_hidden: Sequence[int], bn: bool = True) -> _Arch:
     off = 0
     drop = 0
     layers: list[_Dense] = []
@@ -186,30 +190,54 @@ def _build_arch(n_fwd: int, n_macro: int, n_out: int, fwd_hidden: Sequence[int],
     pen_mask = torch.zeros(off)
     for d in [*fwd, *macro]:
         pen_mask[d.w_off:d.b_off] = 1.0 if d.mask is None else d.mask.reshape(-1)
+    pen_fwd = torch.zeros(off)
+    for d in fwd:
+        pen_fwd[d.w_off:d.b_off] = 1.0
     row_lo = 0 if fwd else n_fwd
     row_hi = n_fwd + n_macro if macro else n_fwd
+    # which dropout rows belong to the forward-rate branch: the data columns of the forwards, the inputs of deeper
+    # forward-rate layers and the forward-rate part of the joint block (its last width_f rows)
+    fwd_row = np.arange(row_lo, row_hi) < n_fwd
+    fwd_col = np.zeros(drop, dtype=bool)
+    for d in fwd:
+        if not d.first:
+            fwd_col[d.drop_col:d.drop_col + d.n_in] = True
+    fwd_col[out_drop_col + width_m:out_drop_col + width] = True
     return _Arch(n_fwd, n_macro, n_out, fwd, macro, out, width, width_m, gamma_off, beta_off, off, row_lo, row_hi,
-                 drop, out_drop_col, pen_mask)
+                 drop, out_drop_col, pen_mask, pen_fwd, fwd_row, fwd_col, bn)
 
 
-def _init_theta(arch: _Arch, gen: torch.Generator) -> torch.Tensor:
-    """One model's initial parameters (P,): he_normal hidden kernels (Keras 2: normal truncated at two standard
-    deviations, rescaled to variance 2 / fan_in), Glorot-uniform output kernel, zero biases, batch-norm gamma 1
-    and beta 0. Kernels are drawn in Keras' (n_in, n_out) shape; hidden kernels are stored transposed."""
-    theta = torch.zeros(arch.n_params, dtype=torch.float64)
+def _he_normal(shape: tuple[int, ...], fan_in: np.ndarray | float, gen: torch.Generator) -> torch.Tensor:
+    """Keras 2 ``he_normal``: a normal truncated at two standard deviations, rescaled to variance ``2 / fan_in``."""
     lo = 0.5 * (1.0 + math.erf(-2.0 / math.sqrt(2.0)))  # Phi(-2)
+    u = lo + (1.0 - 2.0 * lo) * torch.rand(shape, generator=gen, dtype=torch.float64)
+    z = math.sqrt(2.0) * torch.erfinv(2.0 * u - 1.0)  # standard normal truncated to [-2, 2]
+    return z * torch.as_tensor(np.sqrt(2.0 / np.asarray(fan_in, dtype=np.float64)) / _TRUNC_STD)
+
+
+def _init_theta(arch: _Arch, gen: torch.Generator, output_init: str = "he_normal",
+                bias_init: str = "zeros") -> torch.Tensor:
+    """One model's initial parameters (P,): he_normal hidden kernels, an output kernel ``output_init``
+    (``he_normal`` as in BBT's code, or Keras' default ``glorot_uniform``), biases ``bias_init`` (zeros, or
+    Keras 2's he_normal of a 1-D shape (n,), whose fan-in is ``sqrt(n)``), batch-norm gamma 1 and beta 0. Kernels
+    are drawn in Keras' (n_in, n_out) shape; hidden kernels are stored transposed."""
+    theta = torch.zeros(arch.n_params, dtype=torch.float64)
     for d in [*arch.fwd, *arch.macro]:
-        u = lo + (1.0 - 2.0 * lo) * torch.rand((d.n_in, d.n_out), generator=gen, dtype=torch.float64)
-        z = math.sqrt(2.0) * torch.erfinv(2.0 * u - 1.0)  # standard normal truncated to [-2, 2]
         assert d.fan_in is not None
-        w = (z * torch.as_tensor(np.sqrt(2.0 / d.fan_in) / _TRUNC_STD)).T
+        w = _he_normal((d.n_in, d.n_out), d.fan_in, gen).T
         if d.mask is not None:
             w = w * d.mask
         theta[d.w_off:d.b_off] = w.reshape(-1)
     d = arch.out
-    limit = math.sqrt(6.0 / (d.n_in + d.n_out))
-    w = (2.0 * torch.rand((d.n_in, d.n_out), generator=gen, dtype=torch.float64) - 1.0) * limit
+    if output_init == "he_normal":
+        w = _he_normal((d.n_in, d.n_out), float(d.n_in), gen)
+    else:
+        limit = math.sqrt(6.0 / (d.n_in + d.n_out))
+        w = (2.0 * torch.rand((d.n_in, d.n_out), generator=gen, dtype=torch.float64) - 1.0) * limit
     theta[d.w_off:d.b_off] = w.reshape(-1)
+    if bias_init == "he_normal":
+        for d in arch.layers:
+            theta[d.b_off:d.b_off + d.n_out] = _he_normal((d.n_out,), math.sqrt(d.n_out), gen)
     theta[arch.gamma_off:arch.gamma_off + arch.width] = 1.0
     return theta.float()
 
@@ -322,7 +350,12 @@ def _forward(arch: _Arch, V: _Views, x: torch.Tensor, rs: torch.Tensor | None = 
         assert cache is not None
         assert zbuf is not None and moving is not None
         b, n = zbuf.shape[0], zbuf.shape[2]
-        z = (z * keep_col[:, arch.out_drop_col:arch.out_drop_col + k]).reshape(1, b * k, n)
+        z = z * keep_col[:, arch.out_drop_col:arch.out_drop_col + k]
+        cache.inp[arch.out.i] = zbuf
+        if not arch.bn:
+            zbuf[:, :k] = z
+            return torch.bmm(zbuf.transpose(1, 2), V.w_aug)  # (B, n, m)
+        z = z.reshape(1, b * k, n)
         gamma = V.gamma.reshape(-1)
         zn, mean, invstd = torch.ops.aten.native_batch_norm(z, gamma, V.beta.reshape(-1), None, None, True, 0.0,
                                                             _BN_EPS)
@@ -331,8 +364,9 @@ def _forward(arch: _Arch, V: _Views, x: torch.Tensor, rs: torch.Tensor | None = 
         moving[1].lerp_(invstd.view(b, k).pow(-2).sub_(_BN_EPS), 1.0 - _BN_MOMENTUM)
         zbuf[:, :k] = zn.view(b, k, n)
         cache.bn_in, cache.bn_mean, cache.bn_invstd, cache.gamma = z, mean, invstd, gamma
-        cache.inp[arch.out.i] = zbuf
         return torch.bmm(zbuf.transpose(1, 2), V.w_aug)  # (B, n, m)
+    if not arch.bn:
+        return torch.matmul(z.transpose(1, 2), V.w[arch.out.i]) + V.b[arch.out.i]
     assert rs is not None
     scale = V.gamma * torch.rsqrt(rs[:, k:].unsqueeze(2) + _BN_EPS)
     z = torch.addcmul(V.beta - rs[:, :k].unsqueeze(2) * scale, z, scale)
@@ -361,11 +395,16 @@ def _backward(arch: _Arch, V: _Views, C: _Cache, dout: torch.Tensor, keep_col: t
     grads[d.w_off] = torch.bmm(C.inp[d.i], dout)  # (B, k + 1, m): output kernel and bias
     dzn = torch.bmm(V.w[d.i], dout.transpose(1, 2))  # (B, k, n)
     k = arch.width
-    dz, dgamma, dbeta = torch.ops.aten.native_batch_norm_backward(
-        dzn.view(1, b * k, n), C.bn_in, C.gamma, None, None, C.bn_mean, C.bn_invstd, True, _BN_EPS,
-        [True, True, True])
-    grads[arch.gamma_off], grads[arch.beta_off] = dgamma, dbeta
-    dz = dz.view(b, k, n).mul_(keep_col[:, arch.out_drop_col:arch.out_drop_col + k])
+    if arch.bn:
+        dz, dgamma, dbeta = torch.ops.aten.native_batch_norm_backward(
+            dzn.view(1, b * k, n), C.bn_in, C.gamma, None, None, C.bn_mean, C.bn_invstd, True, _BN_EPS,
+            [True, True, True])
+        grads[arch.gamma_off], grads[arch.beta_off] = dgamma, dbeta
+        dz = dz.view(b, k, n)
+    else:
+        dz = dzn
+        grads[arch.gamma_off] = grads[arch.beta_off] = torch.zeros(b, k)
+    dz = dz.mul_(keep_col[:, arch.out_drop_col:arch.out_drop_col + k])
     if arch.macro:
         _branch_backward(arch.macro, dz[:, :arch.width_m], C, keep_col, grads)
     if arch.fwd:
@@ -386,17 +425,22 @@ class _Config:
     max_epochs: int
     patience: int
     min_delta: float
+    val_penalty: bool  # the monitored validation loss includes the weight penalty (Keras' val_loss)
+
+
+# columns of the per-model hyper-parameter matrix (B, 6) passed to _train
+_DROP_M, _DROP_F, _L1_M, _L1_F, _L2_M, _L2_F = range(6)
 
 
 @dataclass
 class _Result:
-    best_loss: np.ndarray  # (B,) best validation MSE
+    best_loss: np.ndarray  # (B,) best monitored validation loss (MSE, plus the penalty if cfg.val_penalty)
     theta: torch.Tensor  # (B, P) weights of the best epoch
     rs: torch.Tensor  # (B, 2k) batch-norm moving statistics of the best epoch
     iterations: np.ndarray  # (B,) optimizer steps taken (until the model stopped)
     n_epochs: np.ndarray  # (B,) epochs trained
     best_epoch: np.ndarray  # (B,) epoch (0-based) of the best weights
-    history: np.ndarray  # (epochs run, B) validation MSE, NaN once a model has stopped
+    history: np.ndarray  # (epochs run, B) monitored validation loss, NaN once a model has stopped
 
 
 def _val_mse(arch: _Arch, theta: torch.Tensor, rs: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -408,14 +452,40 @@ def _val_mse(arch: _Arch, theta: torch.Tensor, rs: torch.Tensor, x: torch.Tensor
 _Data = tuple[np.ndarray, np.ndarray, torch.Tensor, torch.Tensor]
 
 
-def _train(arch: _Arch, data: _Data, theta0: torch.Tensor, rs0: torch.Tensor, it0: np.ndarray, dropout: np.ndarray,
-           penalty: np.ndarray, cfg: _Config, seq: np.random.SeedSequence) -> _Result:
+def _dropout_thresholds(rates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """16-bit thresholds and keep-scales of dropout ``rates``: a unit is dropped when its draw in
+    [-32768, 32768) is below the threshold, i.e. with probability round(65536 p) / 65536."""
+    thr_int = np.round(np.asarray(rates, dtype=np.float64) * 65536.0)
+    return (thr_int - 32768.0).astype(np.int16), (65536.0 / (65536.0 - thr_int)).astype(np.float32)
+
+
+def _branch_thresholds(arch: _Arch, hyper: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-model, per-branch dropout thresholds and keep-scales: row layout (B, 1, R), column layout (B, D, 1);
+    a forward-rate row takes the forward-rate rate ``hyper[:, _DROP_F]``, every other row the macro rate."""
+    thr_m, keep_m = _dropout_thresholds(hyper[:, _DROP_M])
+    thr_f, keep_f = _dropout_thresholds(hyper[:, _DROP_F])
+    thr_r = np.where(arch.fwd_row[None, None, :], thr_f[:, None, None], thr_m[:, None, None])
+    inv_r = np.where(arch.fwd_row[None, None, :], keep_f[:, None, None], keep_m[:, None, None])
+    thr_c = np.where(arch.fwd_col[None, :, None], thr_f[:, None, None], thr_m[:, None, None])
+    inv_c = np.where(arch.fwd_col[None, :, None], keep_f[:, None, None], keep_m[:, None, None])
+    return thr_r, inv_r, thr_c, inv_c
+
+
+def _train(arch: _Arch, data: _Data, theta0: torch.Tensor, rs0: torch.Tensor, it0: np.ndarray, hyper: np.ndarray,
+           cfg: _Config, seq: np.random.SeedSequence) -> _Result:
     """Train B independent networks as one batched model with per-model early stopping (Keras semantics).
 
     ``data`` holds the scaled training rows (n_train, F) and targets (n_train, m) as float32 arrays, and the
     validation rows and targets as tensors. ``theta0`` (B, P), ``rs0`` (B, 2 k) and ``it0`` (B,) are the initial
-    weights, batch-norm moving statistics and optimizer iteration counts; ``dropout`` and ``penalty`` (B,) the
-    hyper-parameters of every model.
+    weights, batch-norm moving statistics and optimizer iteration counts; ``hyper`` (B, 6) the dropout rates, L1
+    and L2 penalties of every model's macro part and forward-rate part (columns ``_DROP_M .. _L2_F``). A dropout
+    layer takes the rate of the branch its input comes from; the penalty of a hidden kernel is
+    ``l1 sum |w| + l2 sum w^2`` with its branch's factors (Keras ``regularizers.l1_l2``).
+
+    Keras semantics: the monitored validation loss is the evaluation-mode MSE plus, if ``cfg.val_penalty``, the
+    weight penalty (Keras adds the regularization losses to ``val_loss``); ``ModelCheckpoint(save_best_only=True)``
+    keeps the weights of every strict improvement, ``EarlyStopping`` counts epochs without an improvement of more
+    than ``min_delta`` and stops after ``patience`` of them.
     """
     x_tr, y_tr, x_va, y_va = data
     n_b = theta0.shape[0]
@@ -435,15 +505,19 @@ def _train(arch: _Arch, data: _Data, theta0: torch.Tensor, rs0: torch.Tensor, it
     theta = theta0.clone()
     vel = torch.zeros_like(theta)
     it = torch.as_tensor(np.asarray(it0, dtype=np.float64)).unsqueeze(1)
-    # a unit is dropped when its 16-bit draw is below thr: rate round(65536 p) / 65536
-    thr_int = np.round(np.asarray(dropout, dtype=np.float64) * 65536.0)
-    thr = (thr_int - 32768.0).astype(np.int16).reshape(n_b, 1, 1)
-    inv_keep = (65536.0 / (65536.0 - thr_int)).astype(np.float32).reshape(n_b, 1, 1)
-    lam_pen = torch.as_tensor(np.asarray(penalty, dtype=np.float32)).unsqueeze(1) * arch.pen_mask.unsqueeze(0)
+    hyper = np.asarray(hyper, dtype=np.float64).reshape(n_b, 6)
+    thr_r, inv_r, thr_c, inv_c = _branch_thresholds(arch, hyper)
+    # per-model L1 and L2 factors on every parameter (zero off the hidden kernels)
+    pen_f = arch.pen_fwd.unsqueeze(0)
+    pen_m = (arch.pen_mask - arch.pen_fwd).unsqueeze(0)
+    hp = torch.as_tensor(hyper, dtype=torch.float32)
+    lam1 = hp[:, _L1_M:_L1_M + 1] * pen_m + hp[:, _L1_F:_L1_F + 1] * pen_f
+    lam2 = hp[:, _L2_M:_L2_M + 1] * pen_m + hp[:, _L2_F:_L2_F + 1] * pen_f
     base = np.broadcast_to(np.arange(n_tr, dtype=np.int64), (n_b, n_tr)).copy()
 
     # bookkeeping of all models
-    best = torch.full((n_b,), math.inf, dtype=torch.float64)
+    best = torch.full((n_b,), math.inf, dtype=torch.float64)  # ModelCheckpoint: best loss so far
+    best_es = best.clone()  # EarlyStopping's reference loss (moves only by more than min_delta)
     best_theta, best_rs = theta0.clone(), rs0.clone()
     iters = np.asarray(it0, dtype=np.float64).copy()
     n_epochs = np.zeros(n_b, dtype=np.int64)
@@ -478,9 +552,9 @@ def _train(arch: _Arch, data: _Data, theta0: torch.Tensor, rs0: torch.Tensor, it
                 nq = min(q, n_steps - s)
                 if n_row:
                     bits = rng.integers(-32768, 32768, size=(nq, b, bs, n_row), dtype=np.int16)
-                    keep_rows = list(torch.from_numpy(np.multiply(bits >= thr, inv_keep, dtype=np.float32)).unbind(0))
+                    keep_rows = list(torch.from_numpy(np.multiply(bits >= thr_r, inv_r, dtype=np.float32)).unbind(0))
                 bits = rng.integers(-32768, 32768, size=(nq, b, n_colm, bs), dtype=np.int16)
-                keep_cols = list(torch.from_numpy(np.multiply(bits >= thr, inv_keep, dtype=np.float32)).unbind(0))
+                keep_cols = list(torch.from_numpy(np.multiply(bits >= thr_c, inv_c, dtype=np.float32)).unbind(0))
             kc = keep_cols[s % q]
             kr = keep_rows[s % q] if n_row else None
             if n < bs:
@@ -490,7 +564,7 @@ def _train(arch: _Arch, data: _Data, theta0: torch.Tensor, rs0: torch.Tensor, it
             out = _forward(arch, V, xs[s], keep=(kr, kc), cache=C, zbuf=zbufs[n], moving=(rm, rv))
             dout = out.sub_(ys[s]).mul_(2.0 / (n * m))  # d MSE / d output
             g = _backward(arch, V, C, dout, kc)
-            g.addcmul_(lam_pen, torch.sign(theta).add_(theta, alpha=2.0))  # d/dw lambda (|w| + w^2)
+            g.addcmul_(lam1, torch.sign(theta)).addcmul_(lam2, theta, value=2.0)  # d/dw (l1 |w| + l2 w^2)
             g.mul_(lrs[s])
             vel.mul_(mom).sub_(g)  # Keras SGD: v = momentum v - lr g
             theta.add_(vel, alpha=mom).sub_(g)  # Nesterov: w += momentum v - lr g
@@ -498,17 +572,21 @@ def _train(arch: _Arch, data: _Data, theta0: torch.Tensor, rs0: torch.Tensor, it
         # validation MSE of every model (evaluation mode) and Keras EarlyStopping bookkeeping
         rs = torch.cat([rm, rv], dim=1)
         vl = _val_mse(arch, theta, rs, x_va, y_va).double()
+        if cfg.val_penalty:
+            vl += (lam1 * theta.abs()).sum(1).double() + (lam2 * theta.square()).sum(1).double()
         gi = idx.numpy()
         history[epoch, gi] = vl.numpy()
         n_epochs[gi] = epoch + 1
         iters[gi] = it[:, 0].numpy()
-        improved = vl < best[idx] - cfg.min_delta
-        if bool(improved.any()):
-            imp = idx[improved]
-            best[imp] = vl[improved]
-            best_theta[imp] = theta[improved]
-            best_rs[imp] = rs[improved]
+        saved = vl < best[idx]  # ModelCheckpoint(save_best_only=True): a strict improvement
+        if bool(saved.any()):
+            imp = idx[saved]
+            best[imp] = vl[saved]
+            best_theta[imp] = theta[saved]
+            best_rs[imp] = rs[saved]
             best_epoch[imp.numpy()] = epoch
+        improved = vl < best_es[idx] - cfg.min_delta  # EarlyStopping: an improvement of more than min_delta
+        best_es[idx[improved]] = vl[improved]
         w = torch.where(improved, 0, wait[idx] + 1)
         wait[idx] = w
         stop = (w >= cfg.patience) & (epoch > 0)  # Keras: wait >= patience and epoch > 0
@@ -517,7 +595,9 @@ def _train(arch: _Arch, data: _Data, theta0: torch.Tensor, rs0: torch.Tensor, it
         if bool(stop.any()):  # stopped models leave the working batch; their snapshots are final
             run = ~stop
             idx, theta, vel, rm, rv, it = idx[run], theta[run], vel[run], rm[run], rv[run], it[run]
-            lam_pen, thr, inv_keep = lam_pen[run], thr[run.numpy()], inv_keep[run.numpy()]
+            lam1, lam2 = lam1[run], lam2[run]
+            rn = run.numpy()
+            thr_r, inv_r, thr_c, inv_c = thr_r[rn], inv_r[rn], thr_c[rn], inv_c[rn]
             V = _Views(arch, theta)
     return _Result(best.numpy(), best_theta, best_rs, iters, n_epochs, best_epoch, history[:epoch + 1])
 
@@ -565,18 +645,55 @@ class SeedEnsembleNet(RegressorMixin, BaseEstimator):
     group_hidden:
         Hidden layers of every group sub-network.
     n_seeds, n_keep:
-        Networks trained (BBT: 100) and kept for the ensemble forecast (BBT: 10), those with the lowest
-        validation loss.
+        Networks trained (BBT: 100, seeds 0..99) and kept for the ensemble forecast (BBT: 10), those with the
+        lowest validation loss (authors' replication code, ``nMC = 100``, ``nAvg = 10``).
     dropout_grid, penalty_grid:
-        Grid of dropout rates and L1 = L2 penalties searched for every seed (BBT: {0.1, 0.3, 0.5} x {0.01, 0.001}).
+        Grid of dropout rates and L1 penalties searched for every seed (authors' replication code:
+        ``{'Dropout': [0.1, 0.3, 0.5], 'l1l2': [0.01, 0.001]}``).
+    l2_penalty:
+        L2 factor of every hidden kernel. BBT's code calls Keras' ``regularizers.l1_l2(l1l2penal)``, whose second
+        argument keeps its Keras 2 default ``l2=0.01``: the grid value is the L1 factor and L2 is 0.01 throughout
+        (default). ``None`` sets L2 equal to the L1 factor (``l1_l2(l, l)``).
+    fwd_dropout, fwd_penalty:
+        Dropout rate and L1 factor of the forward-rate branch (its inputs, deeper layers and its units in the joint
+        block) instead of the grid's values; ``None`` (default) uses the grid's values everywhere, as the authors'
+        code does. :func:`~bondpremia.models.forecast.estimators.make_model` sets the values of BBT's forward-rate
+        networks.
+    y_scale:
+        The networks are trained on ``y * y_scale``; forecasts, member forecasts and input gradients are divided by
+        it again, so the caller's units go in and come out. The recipe (penalties, learning rate, ``min_delta``) is
+        not scale-free: it was set by BBT for excess returns in percent, so with targets in decimals (the library's
+        unit) the default 100 trains in percent. With decimal targets and no scaling the data loss (about 4e-3)
+        is tens of times smaller than the weight penalty and the networks do not fit.
     lr, momentum, decay, batch_size:
-        Nesterov SGD with the Keras learning-rate decay ``lr / (1 + decay * iterations)`` (BBT: 0.01, 0.9, 0.01,
-        32; lr 0.015 for the group-ensemble network).
+        Nesterov SGD with the Keras learning-rate decay ``lr / (1 + decay * iterations)`` (authors' code: 0.01,
+        0.9, 0.01, 32; :func:`~bondpremia.models.forecast.estimators.make_model` sets each network's own rate).
     max_epochs, patience, min_delta:
-        Early stopping on the validation MSE, best weights restored (BBT: 500, 20, 1e-6). ``min_delta`` is in
-        squared units of ``y``.
+        Early stopping on the validation loss (BBT: 500 epochs, patience 20, ``min_delta`` 1e-6 in the squared
+        units of ``y * y_scale``); the weights of the best epoch (``ModelCheckpoint(save_best_only=True)``) are
+        restored.
+    val_penalty:
+        The monitored validation loss includes the weight penalty, as Keras' ``val_loss`` does (default); ``False``
+        monitors the plain validation MSE.
     val_fraction:
-        Validation block: the last ``n - round((1 - val_fraction) n)`` rows in time order (BBT: 15%).
+        Validation block: the last ``n - int((1 - val_fraction) n)`` rows in time order (Keras'
+        ``validation_split``; BBT: 15%).
+    output_init:
+        Initializer of the output kernel: ``"he_normal"`` (authors' code) or ``"glorot_uniform"`` (Keras' default).
+    bias_init:
+        Initializer of the biases: ``"zeros"`` (Keras' default; the authors' group-ensemble networks) or
+        ``"he_normal"`` (the authors' forward-rate networks draw every bias he_normal).
+    batch_norm:
+        Batch-normalise the joint block before the output layer (the authors' macro and group-ensemble networks).
+        ``False`` gives ``Dropout -> Dense(linear)`` after the last hidden layer, as in the authors' forward-rate
+        networks (their batch normalization is commented out).
+    retrain_best:
+        After a re-tuning grid search, train every seed's chosen grid point again from its initial weights and use
+        that fit (the authors' ``NNGridSearchWrapper`` fits the best model again). ``False`` keeps the grid fit.
+    train_refits:
+        ``False``: a fit with ``retune=False`` trains nothing; it re-fits the input scaling on the new rows and keeps
+        the networks, validation losses and ensemble of the last re-tuning (the authors' sample code: "to ease the
+        computational burden the model weights as per the last hyper-parameter search are used").
     warm_start, retune:
         ``retune=True`` trains every seed on every grid point from fresh initial weights and chooses the
         hyper-parameters. ``retune=False`` on a fitted model trains only the ``n_seeds`` networks with each seed's
@@ -584,7 +701,8 @@ class SeedEnsembleNet(RegressorMixin, BaseEstimator):
         continue training the model saved at the last re-tuning), else from fresh initial weights. Without a
         previous fit ``retune=False`` behaves as ``retune=True``.
     seed:
-        Seed of every random number (initial weights, shuffling, dropout); the global RNGs are not touched.
+        Seed of every random number (initial weights, shuffling, dropout); the global RNGs are not touched. Seed
+        ``s`` of the ensemble draws the same initial weights at every fit, as BBT's seeds ``no = 0..99`` do.
     batched:
         ``False`` trains the networks one at a time (a Python loop of batch-size-one models): only for measuring
         the speed-up of the batched loop; results are of the same kind but not identical.
@@ -592,19 +710,20 @@ class SeedEnsembleNet(RegressorMixin, BaseEstimator):
     Attributes
     ----------
     val_loss_ : ndarray (n_seeds,)
-        Best validation MSE of every seed (at its chosen hyper-parameters).
+        Best monitored validation loss of every seed's final fit, in the units of ``y * y_scale``.
     chosen_params_ : ndarray (n_seeds, 2)
-        Chosen (dropout, penalty) of every seed.
+        Chosen (dropout, L1 penalty) of every seed.
     kept_ : ndarray (n_keep,)
         Seeds in the ensemble, by increasing validation loss.
     grid_val_loss_ : ndarray (n_seeds, n_grid)
-        Best validation MSE of every seed and grid point ``itertools.product(dropout_grid, penalty_grid)``, from the
-        last re-tuning fit.
+        Best validation loss of every seed and grid point ``itertools.product(dropout_grid, penalty_grid)``, from
+        the grid search of the last re-tuning fit.
     history_ : ndarray (epochs run, n_models)
-        Validation MSE of every trained model per epoch (NaN after it stopped); in a re-tuning fit model
-        ``s * n_grid + j`` is seed ``s`` at grid point ``j``, in a refit model ``s`` is seed ``s``.
+        Validation loss of every model trained in the last run per epoch (NaN after it stopped): the re-training of
+        the chosen grid points (model ``s`` is seed ``s``), or with ``retrain_best=False`` the grid search (model
+        ``s * n_grid + j`` is seed ``s`` at grid point ``j``), or a refit (model ``s`` is seed ``s``).
     n_epochs_, best_epoch_ : ndarray (n_models,)
-        Epochs trained and epoch (0-based) of the restored weights of every trained model.
+        Epochs trained and epoch (0-based) of the restored weights of every model of ``history_``.
     iterations_ : ndarray (n_seeds,)
         Optimizer steps taken by every seed's network so far (drives the decay schedule of warm-started refits).
     n_train_, n_val_ : int
@@ -638,6 +757,10 @@ class SeedEnsembleNet(RegressorMixin, BaseEstimator):
         n_keep: int = 10,
         dropout_grid: tuple[float, ...] = (0.1, 0.3, 0.5),
         penalty_grid: tuple[float, ...] = (0.01, 0.001),
+        l2_penalty: float | None = 0.01,
+        fwd_dropout: float | None = None,
+        fwd_penalty: float | None = None,
+        y_scale: float = 100.0,
         lr: float = 0.01,
         momentum: float = 0.9,
         decay: float = 0.01,
@@ -645,7 +768,13 @@ class SeedEnsembleNet(RegressorMixin, BaseEstimator):
         max_epochs: int = 500,
         patience: int = 20,
         min_delta: float = 1e-6,
+        val_penalty: bool = True,
         val_fraction: float = 0.15,
+        output_init: str = "he_normal",
+        bias_init: str = "zeros",
+        batch_norm: bool = True,
+        retrain_best: bool = True,
+        train_refits: bool = True,
         warm_start: bool = False,
         retune: bool = True,
         seed: int = 0,
@@ -660,6 +789,10 @@ class SeedEnsembleNet(RegressorMixin, BaseEstimator):
         self.n_keep = n_keep
         self.dropout_grid = dropout_grid
         self.penalty_grid = penalty_grid
+        self.l2_penalty = l2_penalty
+        self.fwd_dropout = fwd_dropout
+        self.fwd_penalty = fwd_penalty
+        self.y_scale = y_scale
         self.lr = lr
         self.momentum = momentum
         self.decay = decay
@@ -667,7 +800,13 @@ class SeedEnsembleNet(RegressorMixin, BaseEstimator):
         self.max_epochs = max_epochs
         self.patience = patience
         self.min_delta = min_delta
+        self.val_penalty = val_penalty
         self.val_fraction = val_fraction
+        self.output_init = output_init
+        self.bias_init = bias_init
+        self.batch_norm = batch_norm
+        self.retrain_best = retrain_best
+        self.train_refits = train_refits
         self.warm_start = warm_start
         self.retune = retune
         self.seed = seed
@@ -713,6 +852,28 @@ class SeedEnsembleNet(RegressorMixin, BaseEstimator):
             raise InputError("dropout rates must lie in [0, 1)", column="dropout_grid")
         if grid_p.size == 0 or not (np.isfinite(grid_p) & (grid_p >= 0)).all():
             raise InputError("penalties must be finite and non-negative", column="penalty_grid")
+        for name, upper in (("l2_penalty", math.inf), ("fwd_penalty", math.inf), ("fwd_dropout", 1.0)):
+            v = getattr(self, name)
+            if v is None:
+                continue
+            try:
+                fv = float(v)
+            except (TypeError, ValueError):
+                raise InputError(f"must be a number or None, got {v!r}", column=name) from None
+            if not (np.isfinite(fv) and 0.0 <= fv < upper):
+                raise InputError(f"must be finite, non-negative{' and below 1' if upper == 1.0 else ''}, got {v!r}",
+                                 column=name)
+        try:
+            ys = float(self.y_scale)
+        except (TypeError, ValueError):
+            raise InputError(f"must be a positive number, got {self.y_scale!r}", column="y_scale") from None
+        if not (np.isfinite(ys) and ys > 0):
+            raise InputError(f"must be a positive number, got {self.y_scale!r}", column="y_scale")
+        if self.output_init not in ("he_normal", "glorot_uniform"):
+            raise InputError(f"must be 'he_normal' or 'glorot_uniform', got {self.output_init!r}",
+                             column="output_init")
+        if self.bias_init not in ("zeros", "he_normal"):
+            raise InputError(f"must be 'zeros' or 'he_normal', got {self.bias_init!r}", column="bias_init")
 
     def _check_X(self, X: Any, n_features: int | None = None) -> FloatArray:
         try:
@@ -770,7 +931,7 @@ class SeedEnsembleNet(RegressorMixin, BaseEstimator):
         if Y2.shape[1] == 0:
             raise InputError("y has no columns", column="y")
         arch = _build_arch(int(n_fwd), n_macro, Y2.shape[1], fwd_hidden, macro_hidden, codes,
-                           self._layers(self.group_hidden, "group_hidden"))
+                           self._layers(self.group_hidden, "group_hidden"), bool(self.batch_norm))
         return Xa, Y2, arch
 
     # -- fitting ------------------------------------------------------------------------------------------------
@@ -780,32 +941,52 @@ class SeedEnsembleNet(RegressorMixin, BaseEstimator):
 
     def _config(self) -> _Config:
         return _Config(float(self.lr), float(self.momentum), float(self.decay), int(self.batch_size),
-                       int(self.max_epochs), int(self.patience), float(self.min_delta))
+                       int(self.max_epochs), int(self.patience), float(self.min_delta), bool(self.val_penalty))
+
+    def _hyper(self, dropout: np.ndarray, l1: np.ndarray) -> np.ndarray:
+        """Per-model hyper-parameter matrix (B, 6) for :func:`_train` from the grid values of every model."""
+        dropout, l1 = np.asarray(dropout, dtype=np.float64), np.asarray(l1, dtype=np.float64)
+        drop_f = dropout if self.fwd_dropout is None else np.full_like(dropout, float(self.fwd_dropout))
+        l1_f = l1 if self.fwd_penalty is None else np.full_like(l1, float(self.fwd_penalty))
+        if self.l2_penalty is None:  # l1_l2(l, l)
+            l2_m, l2_f = l1, l1_f
+        else:  # l1_l2(l): Keras' default l2 = 0.01 (or the given value) on every hidden kernel
+            l2_m = l2_f = np.full_like(l1, float(self.l2_penalty))
+        return np.column_stack([dropout, drop_f, l1, l1_f, l2_m, l2_f])
 
     def fit(self, X: Any, y: Any) -> SeedEnsembleNet:
         """Fit the ensemble on ``X`` (n, n_fwd + n_macro) and ``y`` (n,) or (n, m), rows in time order.
 
-        The last ``n_val = n - round((1 - val_fraction) n)`` rows (NumPy rounding, as BBT's
-        ``N_train = round(0.85 n)``) are the validation block. Inputs are MinMax-scaled to [-1, 1] on all ``n``
-        rows (BBT scale before Keras splits off the validation block); constant columns are scaled to 0. With
-        ``retune=True`` (or on a first fit) every seed is trained at every grid point and keeps its best; with
+        The last ``n_val = n - int((1 - val_fraction) n)`` rows are the validation block (Keras'
+        ``validation_split``). Inputs are MinMax-scaled to [-1, 1] on all ``n`` rows (BBT scale before Keras splits
+        off the validation block); constant columns are scaled to 0; targets are multiplied by ``y_scale``. With
+        ``retune=True`` (or on a first fit) every seed is trained at every grid point, chooses the grid point with
+        the lowest validation loss and (``retrain_best``) trains it again from its initial weights; with
         ``retune=False`` only each seed's chosen network is trained, warm-started if ``warm_start``.
         """
         Xa, Y, arch = self._prepare(X, y)
+        Y = Y * float(self.y_scale)
         n = len(Xa)
-        n_train = int(np.round(n * (1.0 - float(self.val_fraction))))
+        n_train = int(n * (1.0 - float(self.val_fraction)))
         if n_train < 2 or n - n_train < 1:
             raise InputError(f"{n} rows leave no room for a validation block of {self.val_fraction:.0%}",
                              column="val_fraction")
         warm = (not self.retune) and hasattr(self, "_theta_")
-        if warm and (self._arch_.key != arch.key or len(self._theta_) != self.n_seeds):
-            raise InputError("the architecture, the number of columns or n_seeds changed since the last fit; "
-                             "refit with retune=True", column="retune")
+        if warm and (self._arch_.key != arch.key or len(self._theta_) != self.n_seeds
+                     or self.y_scale_ != float(self.y_scale)):
+            raise InputError("the architecture, the number of columns, n_seeds or y_scale changed since the last "
+                             "fit; refit with retune=True", column="retune")
         lo, hi = Xa.min(axis=0), Xa.max(axis=0)
         rng_ = hi - lo
         self.x_mid_ = 0.5 * (hi + lo)
         self.x_scale_ = np.divide(2.0, rng_, out=np.zeros_like(rng_), where=rng_ > 0)
         Xs = self._scale(Xa)
+        if warm and not self.train_refits:
+            # the authors' sample code between re-tunings: the weights of the last re-tuning, inputs re-scaled
+            self._theta_, self._rs_ = self._theta_tune_, self._rs_tune_
+            self.val_loss_, self.kept_ = self._val_loss_tune_, self._kept_tune_
+            self.n_train_, self.n_val_ = n_train, n - n_train
+            return self
         Yt = torch.from_numpy(Y.astype(np.float32))
         data = (Xs[:n_train].numpy(), Yt[:n_train].numpy(), Xs[n_train:], Yt[n_train:])
         cfg = self._config()
@@ -819,19 +1000,26 @@ class SeedEnsembleNet(RegressorMixin, BaseEstimator):
                 theta0, rs0, it0 = self._theta_tune_.clone(), self._rs_tune_.clone(), np.zeros(n_s)
             else:
                 theta0, rs0, it0 = self._fresh(arch, seq, n_s), _init_stats(arch, n_s), np.zeros(n_s)
-            res = self._run(arch, data, theta0, rs0, it0, params[:, 0], params[:, 1], cfg, seq)
+            res = self._run(arch, data, theta0, rs0, it0, self._hyper(params[:, 0], params[:, 1]), cfg, seq, 1)
             chosen = np.arange(n_s)
         else:
             grid = np.array(list(itertools.product(np.asarray(self.dropout_grid, dtype=float).reshape(-1),
                                                    np.asarray(self.penalty_grid, dtype=float).reshape(-1))))
             n_g = len(grid)
-            theta0 = self._fresh(arch, seq, n_s).repeat_interleave(n_g, dim=0)
-            res = self._run(arch, data, theta0, _init_stats(arch, n_s * n_g), np.zeros(n_s * n_g),
-                            np.tile(grid[:, 0], n_s), np.tile(grid[:, 1], n_s), cfg, seq)
+            init = self._fresh(arch, seq, n_s)
+            res = self._run(arch, data, init.repeat_interleave(n_g, dim=0), _init_stats(arch, n_s * n_g),
+                            np.zeros(n_s * n_g), self._hyper(np.tile(grid[:, 0], n_s), np.tile(grid[:, 1], n_s)),
+                            cfg, seq, 1)
             self.grid_val_loss_ = res.best_loss.reshape(n_s, n_g)
             pick = np.argmin(self.grid_val_loss_, axis=1)
             chosen = np.arange(n_s) * n_g + pick
             self.chosen_params_ = grid[pick]
+            if self.retrain_best and n_g > 1:
+                # the authors' NNGridSearchWrapper fits the best grid point again from the seed's initial weights
+                # (with its own random stream here) and uses that fit
+                res = self._run(arch, data, init, _init_stats(arch, n_s), np.zeros(n_s),
+                                self._hyper(grid[pick, 0], grid[pick, 1]), cfg, seq, 2)
+                chosen = np.arange(n_s)
         self._arch_ = arch
         self._theta_ = res.theta[chosen].clone()
         self._rs_ = res.rs[chosen].clone()
@@ -840,32 +1028,40 @@ class SeedEnsembleNet(RegressorMixin, BaseEstimator):
         self.iterations_ = res.iterations[chosen]
         self.val_loss_ = res.best_loss[chosen]
         self.kept_ = np.argsort(self.val_loss_, kind="stable")[:int(self.n_keep)]
+        if not warm:
+            self._val_loss_tune_, self._kept_tune_ = self.val_loss_, self.kept_
+        if not np.isfinite(self.val_loss_[self.kept_]).all():
+            bad = int((~np.isfinite(self.val_loss_)).sum())
+            raise ConvergenceError(
+                f"training diverged: the validation loss of {bad} of {n_s} seeds is not finite. The recipe expects "
+                f"targets of the size of excess returns in percent: pass y in decimals with y_scale=100 (the "
+                f"default), y in percent with y_scale=1, or lower lr (now {self.lr})")
         self.history_ = res.history
         self.n_epochs_ = res.n_epochs
         self.best_epoch_ = res.best_epoch
         self.n_train_, self.n_val_ = n_train, n - n_train
         self.n_features_in_ = Xa.shape[1]
+        self.y_scale_ = float(self.y_scale)
         self._y1d = np.asarray(y).ndim == 1
         return self
 
-    @staticmethod
-    def _fresh(arch: _Arch, seq: np.random.SeedSequence, n_s: int) -> torch.Tensor:
+    def _fresh(self, arch: _Arch, seq: np.random.SeedSequence, n_s: int) -> torch.Tensor:
         """Initial weights of every seed (n_seeds, P), each from its own generator (independent of n_seeds)."""
         out = torch.empty(n_s, arch.n_params)
         for s in range(n_s):
             child = np.random.SeedSequence(seq.entropy, spawn_key=(0, s))
-            out[s] = _init_theta(arch, torch.Generator().manual_seed(int(child.generate_state(1, np.uint64)[0] >> 1)))
+            gen = torch.Generator().manual_seed(int(child.generate_state(1, np.uint64)[0] >> 1))
+            out[s] = _init_theta(arch, gen, self.output_init, self.bias_init)
         return out
 
-    def _run(self, arch: _Arch, data: _Data, theta0: torch.Tensor,
-             rs0: torch.Tensor, it0: np.ndarray, dropout: np.ndarray, penalty: np.ndarray, cfg: _Config,
-             seq: np.random.SeedSequence) -> _Result:
+    def _run(self, arch: _Arch, data: _Data, theta0: torch.Tensor, rs0: torch.Tensor, it0: np.ndarray,
+             hyper: np.ndarray, cfg: _Config, seq: np.random.SeedSequence, stream: int) -> _Result:
         with _torch_mode():
             if self.batched:
-                return _train(arch, data, theta0, rs0, it0, dropout, penalty, cfg,
-                              np.random.SeedSequence(seq.entropy, spawn_key=(1,)))
-            parts = [_train(arch, data, theta0[i:i + 1], rs0[i:i + 1], it0[i:i + 1], dropout[i:i + 1],
-                            penalty[i:i + 1], cfg, np.random.SeedSequence(seq.entropy, spawn_key=(1, i)))
+                return _train(arch, data, theta0, rs0, it0, hyper, cfg,
+                              np.random.SeedSequence(seq.entropy, spawn_key=(stream,)))
+            parts = [_train(arch, data, theta0[i:i + 1], rs0[i:i + 1], it0[i:i + 1], hyper[i:i + 1], cfg,
+                            np.random.SeedSequence(seq.entropy, spawn_key=(stream, i)))
                      for i in range(len(theta0))]
         n_ep = max(len(r.history) for r in parts)
         hist = np.full((n_ep, len(parts)), np.nan)
@@ -890,7 +1086,7 @@ class SeedEnsembleNet(RegressorMixin, BaseEstimator):
         Xs = self._scale(self._check_X(X, self.n_features_in_))
         which = self.kept_ if kept_only else np.arange(len(self._theta_))
         with _torch_mode():
-            out = self._members(Xs, which).double().numpy()
+            out = self._members(Xs, which).double().numpy() / self.y_scale_
         return out[..., 0] if self._y1d else out
 
     def predict(self, X: Any) -> FloatArray:
@@ -913,4 +1109,4 @@ class SeedEnsembleNet(RegressorMixin, BaseEstimator):
             grads = [torch.autograd.grad(pred[:, j].sum(), Xs, retain_graph=j < n_out - 1)[0]
                      for j in range(n_out)]
         g = torch.stack(grads, dim=1).double().numpy()  # (n, m, F) w.r.t. the scaled inputs
-        return g * self.x_scale_[None, None, :]
+        return g * (self.x_scale_[None, None, :] / self.y_scale_)
