@@ -92,6 +92,77 @@ def forecast(
                   + (", figures/" if figures else ""))
 
 
+@app.command("replicate", help="Run the rows of Bianchi-Buechner-Tamoni (2021) Table 1 or 2 and compare with the "
+                                  "published R²oos (replication.csv, figures/replication.png).")
+def replicate_cmd(
+    yields: Annotated[Path, typer.Option(help="Zero yields: the Liu-Wu CSV (as in the paper), a Treasury par-curve "
+                                              "CSV, or a table.")],
+    out: Annotated[Path, typer.Option(help="Output folder (written whole when the run completes).")],
+    table: Annotated[int, typer.Option(help="1 (forward rates) or 2 (forward rates + FRED-MD).")] = 1,
+    macro: Annotated[Path | None, typer.Option(help="FRED-MD vintage CSV (Table 2; the paper: 2018-12).")] = None,
+    timing: Annotated[str, typer.Option(help="bbt (the published tables), purged (only realized returns) or "
+                                             "both.")] = "both",
+    models: Annotated[str | None, typer.Option(help="Comma-separated subset of the table's rows (model names); "
+                                                    "default every row.")] = None,
+    seeds: Annotated[int, typer.Option(help="Networks trained per ensemble (BBT: 100).")] = 100,
+    keep: Annotated[int, typer.Option(help="Best networks averaged (BBT: 10).")] = 10,
+    trees: Annotated[int, typer.Option(help="Trees per forest.")] = 300,
+    retune_every: Annotated[int, typer.Option(help="Months between hyper-parameter searches.")] = 60,
+    gamma: Annotated[float, typer.Option(help="Risk aversion of the certainty-equivalent gain.")] = 5.0,
+    start: Annotated[str, typer.Option(help="First month of the sample, YYYY-MM.")] = "1971-08",
+    end: Annotated[str, typer.Option(help="Last month of yields used, YYYY-MM.")] = "2018-12",
+    oos_start: Annotated[str, typer.Option(help="First month of realized returns forecast, YYYY-MM.")] = "1990-01",
+    seed: Annotated[int, typer.Option(help="Random seed of every fit.")] = 0,
+    cache: Annotated[Path | None, typer.Option(help="Cache folder: an interrupted run resumes.")] = None,
+) -> None:
+    """Write OUT/replication.csv, forecasts.parquet, settings.json and figures/replication.png."""
+    from bondpremia.models.forecast import treasury_data
+    from bondpremia.models.forecast.estimators import make_model
+    from bondpremia.models.forecast.inputs import read_macro, read_yields
+    from bondpremia.models.forecast.replication import paper_rows, replicate
+
+    console = Console(stderr=True)
+    timings = {"both": ("bbt", "purged"), "bbt": ("bbt",), "purged": ("purged",)}.get(timing.strip().lower())
+    if timings is None:
+        raise InputError(f"must be bbt, purged or both, got {timing!r}", column="--timing")
+    if table == 2 and macro is None:
+        raise InputError("Table 2 needs the FRED-MD panel", column="--macro")
+    names = None if models is None else [m.strip().lower() for m in models.split(",") if m.strip()]
+    rows = cli_input(paper_rows, table, names)
+    y = read_yields(yields)
+    mac = grp = None
+    if table == 2:
+        assert macro is not None
+        with console.status("preparing the macro panel"):
+            mac, grp = read_macro(macro, start=start, end=end)
+    data = cli_input(treasury_data, y, mac, grp, start=start, end=end)
+    for row in rows:  # fail on a bad name before hours of fitting
+        cli_input(make_model, row.model, data.forwards.shape[1], None if grp is None else grp.to_numpy(),
+                  n_seeds=seeds, n_keep=keep, n_trees=trees)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    tasks: dict[str, TaskID] = {}
+    with Progress(*columns, console=console) as bar:
+        def step(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=total)
+            bar.update(tasks[label], completed=done, total=total)
+
+        result = cli_input(replicate, data, table, timings=timings, models=names, oos_start=oos_start,
+                           n_seeds=seeds, n_keep=keep, n_trees=trees, retune_every=retune_every, seed=seed,
+                           gamma=gamma, cache_dir=cache, progress=step)
+    cli_input(result.save, out)
+    wide = result.summary("EW")
+    view = Table(title=f"BBT (2021) Table {table}: R²oos (%) and CER gain (% per year, gamma {gamma:g}), EW")
+    view.add_column("model", no_wrap=True)
+    view.add_column("paper's row")
+    for col in wide.columns:
+        view.add_column(" ".join(str(c) for c in col if c), justify="right")
+    for (model, label), row in wide.iterrows():
+        view.add_row(str(model), str(label), *["" if v != v else f"{v:.1f}" for v in row])
+    Console().print(view)
+    console.print(f"wrote {out}/replication.csv, forecasts.parquet, settings.json, figures/replication.png")
+
+
 @app.command("fredmd")
 def fredmd(
     vintage: Annotated[str, typer.Option(help="YYYY-MM or current.")] = "current",

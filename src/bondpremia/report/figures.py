@@ -26,6 +26,7 @@ __all__ = [
     "cumulative_sse",
     "importance_by_group",
     "ipca_r2_by_k",
+    "replication_bars",
     "return_histogram",
     "sort_cumulative_hl",
     "sort_means",
@@ -136,6 +137,31 @@ def importance_by_group(shares: pd.DataFrame) -> Figure:
     ax.set(xlabel="share of importance (%)", ylabel="model", title="Predictor importance by group (maturity EW)")
     if shares.shape[1]:
         ax.legend(title="group", bbox_to_anchor=(1.02, 1.0), loc="upper left", fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def replication_bars(table: pd.DataFrame, maturity: str = "EW") -> Figure:
+    """Horizontal bars of R²oos (percent) per row of a BBT table: ours under each timing beside the published value
+    (columns ``model``, ``label``, ``timing``, ``maturity``, ``r2oos``, ``paper`` of ``replication.csv``)."""
+    t = table[table["maturity"].astype(str) == maturity]
+    rows = list(dict.fromkeys(t["label"].astype(str)))
+    timings = list(dict.fromkeys(t["timing"].astype(str)))
+    series = [(f"ours, {tm} timing", t[t["timing"] == tm].set_index("label")["r2oos"]) for tm in timings]
+    series.append(("published (BBT 2021)", t.drop_duplicates("label").set_index("label")["paper"]))
+    height = 0.8 / len(series)
+    fig, ax = plt.subplots(figsize=(9, max(3.0, 0.45 * len(rows) * len(series) / 2 + 1.5)))
+    pos = np.arange(len(rows), dtype=np.float64)
+    for i, (name, values) in enumerate(series):
+        v = pd.to_numeric(values.reindex(rows), errors="coerce").to_numpy(dtype=np.float64)
+        ax.barh(pos + i * height, v, height=height, label=name)
+    ax.set_yticks(pos + 0.4 - height / 2)
+    ax.set_yticklabels(rows)
+    ax.invert_yaxis()
+    ax.axvline(0.0, color="black", linewidth=0.8)
+    ax.set(xlabel=f"out-of-sample R² (%), maturity {maturity}", ylabel="model (row of the paper's table)",
+           title="Replication of Bianchi, Buechner and Tamoni (2021)")
+    ax.legend(fontsize="small")
     fig.tight_layout()
     return fig
 

@@ -374,7 +374,7 @@ def test_interrupted_run_resumes_to_the_same_numbers(tmp_path):
     with pytest.raises(Stop):
         recursive_forecast(data, "rf", cache_dir=tmp_path, progress=stop_at_5, **opts)
     folders = list(tmp_path.iterdir())
-    assert len(folders) == 1 and (folders[0] / "state.pkl").exists()
+    assert len(folders) == 1 and (folders[0] / "state.npz").exists()
     calls: list[tuple[int, int]] = []
     resumed = recursive_forecast(data, "rf", cache_dir=tmp_path, progress=lambda d, t: calls.append((d, t)), **opts)
     assert calls[0] == (6, 12) and calls[-1] == (12, 12)  # picked up after the 5 finished dates
@@ -437,3 +437,52 @@ def test_forest_importance_finds_the_driving_predictor():
     assert set(top) == {"f3"}
     # linear models report no importance
     assert recursive_forecast(data, "ridge", oos_start="1990-01").importance is None
+
+
+def test_resumed_network_run_replays_the_last_retuning_exactly(tmp_path):
+    """The cache holds plain arrays; a network is rebuilt by replaying its last re-tuning fit and last refit."""
+    pytest.importorskip("torch")
+    data = short_data()
+    opts = dict(oos_start="1990-01", refit_every=2, retune_every=4, seed=3, n_seeds=3, n_keep=2,
+                nn_options={"max_epochs": 15})
+    full = recursive_forecast(data, "nn1_3", **opts)
+
+    def stop_at_7(done, total):
+        if done == 7:
+            raise Stop
+
+    with pytest.raises(Stop):
+        recursive_forecast(data, "nn1_3", cache_dir=tmp_path, progress=stop_at_7, **opts)
+    resumed = recursive_forecast(data, "nn1_3", cache_dir=tmp_path, **opts)
+    pd.testing.assert_frame_equal(resumed.forecasts, full.forecasts, check_exact=True)
+    pd.testing.assert_frame_equal(resumed.importance, full.importance, check_exact=True)
+
+
+class _Planted:
+    """Unpickling this touches a file: the stand-in for arbitrary code in a planted cache file."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        import pathlib
+
+        return (pathlib.Path.touch, (pathlib.Path(self.path),))
+
+
+def test_a_planted_pickle_in_the_cache_is_never_loaded(tmp_path):
+    import pickle
+
+    data = short_data()
+    opts = dict(oos_start="1990-01", n_trees=5, refit_every=2, retune_every=4, seed=3)
+    cache = tmp_path / "cache"
+    recursive_forecast(data, "rf", cache_dir=cache, **opts)
+    (folder,) = list(cache.iterdir())
+    (folder / "state.npz").unlink()
+    marker = tmp_path / "marker"
+    with open(folder / "state.pkl", "wb") as fh:
+        pickle.dump(_Planted(marker), fh)
+    again = recursive_forecast(data, "rf", cache_dir=cache, **opts)
+    assert not marker.exists()
+    pd.testing.assert_frame_equal(again.forecasts, recursive_forecast(data, "rf", **opts).forecasts,
+                                  check_exact=True)

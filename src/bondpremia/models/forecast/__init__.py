@@ -9,6 +9,7 @@ The neural networks (:mod:`bondpremia.models.forecast.nn`) need PyTorch and are 
 from bondpremia.models.forecast.engine import ForecastRun, forecast_dates, recursive_forecast, run_models, training_rows
 from bondpremia.models.forecast.estimators import MODEL_HELP, ModelSpec, make_model
 from bondpremia.models.forecast.evaluation import (
+    certainty_equivalent_gain,
     clark_west,
     cumulative_sse_difference,
     diebold_mariano,
@@ -21,13 +22,18 @@ from bondpremia.models.forecast.evaluation import (
 from bondpremia.models.forecast.features import TreasuryData, treasury_data
 from bondpremia.models.forecast.inputs import read_macro, read_yields, zero_yields_from_par
 from bondpremia.models.forecast.outputs import ForecastTables, report_tables
+from bondpremia.models.forecast.replication import PAPER_ROWS, PaperRow, Replication, replicate
 
 __all__ = [
     "MODEL_HELP",
+    "PAPER_ROWS",
     "ForecastRun",
     "ForecastTables",
     "ModelSpec",
+    "PaperRow",
+    "Replication",
     "TreasuryData",
+    "certainty_equivalent_gain",
     "clark_west",
     "cumulative_sse_difference",
     "diebold_mariano",
@@ -40,6 +46,7 @@ __all__ = [
     "read_macro",
     "read_yields",
     "recursive_forecast",
+    "replicate",
     "report_tables",
     "run_models",
     "significance_stars",

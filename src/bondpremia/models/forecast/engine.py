@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -207,13 +206,31 @@ def recursive_forecast(
     imp_n = 0
     est: Any = None
     start_k = 0
-    last_tune = -(10**9)
-    if folder is not None and (folder / "state.pkl").exists():
-        with open(folder / "state.pkl", "rb") as fh:
-            state = pickle.load(fh)
-        start_k = state["done"]
-        fc[:start_k], bench[:start_k], ntrain[:start_k] = state["fc"], state["bench"], state["ntrain"]
-        imp_sum, imp_n, est, last_tune = state["imp_sum"], state["imp_n"], state["est"], state["last_tune"]
+    last_tune = last_refit = -(10**9)
+
+    def fit_at(k: int, retune_now: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Fit ``est`` for forecast date ``k`` (every fit is a function of the date, the data and, for
+        ``retune_now=False``, the state left by the last re-tuning fit)."""
+        n_k = training_rows(int(positions[k]), timing, data.horizon)
+        _set_if(est, retune=retune_now, warm_start=True)
+        fit_seed = seed + k if seed_per_date else seed
+        _set_if(est, seed=fit_seed, random_state=fit_seed)
+        est.fit(X[:n_k], Y[:n_k])
+        return X[:n_k], Y[:n_k]
+
+    state_file = None if folder is None else folder / "state.npz"
+    if state_file is not None and state_file.exists():
+        # plain arrays, never a pickle: the fitted model is rebuilt by replaying the last re-tuning fit and the last
+        # refit after it (a refit starts from the state of the last re-tuning, so the replay is exact)
+        with np.load(state_file, allow_pickle=False) as z:
+            start_k, last_tune, last_refit = int(z["done"]), int(z["last_tune"]), int(z["last_refit"])
+            fc[:start_k], bench[:start_k], ntrain[:start_k] = z["fc"], z["bench"], z["ntrain"]
+            imp_sum, imp_n = z["imp_sum"].copy(), int(z["imp_n"])
+        if start_k < len(dates) and last_tune >= 0:
+            est = fresh(spec)
+            fit_at(last_tune, True)
+            if last_refit > last_tune:
+                fit_at(last_refit, False)
     for k in range(start_k, len(dates)):
         pos = int(positions[k])
         n = training_rows(pos, timing, data.horizon)
@@ -224,10 +241,8 @@ def recursive_forecast(
             retune_now = k - last_tune >= retune_every
             if retune_now:
                 last_tune = k
-            _set_if(est, retune=retune_now, warm_start=True)
-            fit_seed = seed + k if seed_per_date else seed
-            _set_if(est, seed=fit_seed, random_state=fit_seed)
-            est.fit(X_train, Y_train)
+            last_refit = k
+            fit_at(k, retune_now)
             # gradients are cheap at every refit; permutation importance of trees only at re-tuning dates
             if importance and (retune_now or hasattr(est, "input_gradients")):
                 contrib = _importance(est, X_train, Y_train, np.random.default_rng([seed, k]))
@@ -237,12 +252,11 @@ def recursive_forecast(
         fc[k] = np.asarray(est.predict(X[pos: pos + 1])).reshape(-1)
         bench[k] = Y_train.mean(axis=0)
         ntrain[k] = n
-        if folder is not None:
-            tmp = folder / "state.pkl.tmp"
-            with open(tmp, "wb") as fh:
-                pickle.dump({"done": k + 1, "fc": fc[: k + 1], "bench": bench[: k + 1], "ntrain": ntrain[: k + 1],
-                             "imp_sum": imp_sum, "imp_n": imp_n, "est": est, "last_tune": last_tune}, fh)
-            tmp.replace(folder / "state.pkl")
+        if state_file is not None:
+            tmp = state_file.with_name("state.tmp.npz")
+            np.savez(tmp, done=k + 1, fc=fc[: k + 1], bench=bench[: k + 1], ntrain=ntrain[: k + 1],
+                     imp_sum=imp_sum, imp_n=imp_n, last_tune=last_tune, last_refit=last_refit)
+            tmp.replace(state_file)
         if progress is not None:
             progress(k + 1, len(dates))
     labels = list(data.targets.columns)

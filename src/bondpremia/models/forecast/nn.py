@@ -654,11 +654,11 @@ class SeedEnsembleNet(RegressorMixin, BaseEstimator):
         L2 factor of every hidden kernel. BBT's code calls Keras' ``regularizers.l1_l2(l1l2penal)``, whose second
         argument keeps its Keras 2 default ``l2=0.01``: the grid value is the L1 factor and L2 is 0.01 throughout
         (default). ``None`` sets L2 equal to the L1 factor (``l1_l2(l, l)``).
-    fwd_dropout, fwd_penalty:
-        Dropout rate and L1 factor of the forward-rate branch (its inputs, deeper layers and its units in the joint
-        block) instead of the grid's values; ``None`` (default) uses the grid's values everywhere, as the authors'
-        code does. :func:`~bondpremia.models.forecast.estimators.make_model` sets the values of BBT's forward-rate
-        networks.
+    fwd_dropout, fwd_penalty, fwd_l2_penalty:
+        Dropout rate, L1 and L2 factors of the forward-rate branch (its inputs, deeper layers and its units in the
+        joint block) instead of the grid's values (and ``l2_penalty``); ``None`` (default) uses the same values as
+        the rest of the network. :func:`~bondpremia.models.forecast.estimators.make_model` sets the values of
+        BBT's forward-rate networks.
     y_scale:
         The networks are trained on ``y * y_scale``; forecasts, member forecasts and input gradients are divided by
         it again, so the caller's units go in and come out. The recipe (penalties, learning rate, ``min_delta``) is
@@ -760,6 +760,7 @@ class SeedEnsembleNet(RegressorMixin, BaseEstimator):
         l2_penalty: float | None = 0.01,
         fwd_dropout: float | None = None,
         fwd_penalty: float | None = None,
+        fwd_l2_penalty: float | None = None,
         y_scale: float = 100.0,
         lr: float = 0.01,
         momentum: float = 0.9,
@@ -792,6 +793,7 @@ class SeedEnsembleNet(RegressorMixin, BaseEstimator):
         self.l2_penalty = l2_penalty
         self.fwd_dropout = fwd_dropout
         self.fwd_penalty = fwd_penalty
+        self.fwd_l2_penalty = fwd_l2_penalty
         self.y_scale = y_scale
         self.lr = lr
         self.momentum = momentum
@@ -852,7 +854,8 @@ class SeedEnsembleNet(RegressorMixin, BaseEstimator):
             raise InputError("dropout rates must lie in [0, 1)", column="dropout_grid")
         if grid_p.size == 0 or not (np.isfinite(grid_p) & (grid_p >= 0)).all():
             raise InputError("penalties must be finite and non-negative", column="penalty_grid")
-        for name, upper in (("l2_penalty", math.inf), ("fwd_penalty", math.inf), ("fwd_dropout", 1.0)):
+        for name, upper in (("l2_penalty", math.inf), ("fwd_penalty", math.inf), ("fwd_l2_penalty", math.inf),
+                            ("fwd_dropout", 1.0)):
             v = getattr(self, name)
             if v is None:
                 continue
@@ -952,6 +955,8 @@ class SeedEnsembleNet(RegressorMixin, BaseEstimator):
             l2_m, l2_f = l1, l1_f
         else:  # l1_l2(l): Keras' default l2 = 0.01 (or the given value) on every hidden kernel
             l2_m = l2_f = np.full_like(l1, float(self.l2_penalty))
+        if self.fwd_l2_penalty is not None:
+            l2_f = np.full_like(l1, float(self.fwd_l2_penalty))
         return np.column_stack([dropout, drop_f, l1, l1_f, l2_m, l2_f])
 
     def fit(self, X: Any, y: Any) -> SeedEnsembleNet:
