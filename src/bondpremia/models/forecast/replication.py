@@ -151,7 +151,10 @@ class Replication:
             raise InputError("exists and is not an earlier replication folder; choose another --out", file=str(out))
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        umask = os.umask(0)
+        os.umask(umask)
         try:
+            os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes the folder private; give it the usual permissions
             self.table.to_csv(tmp / "replication.csv", index=False)
             self.forecasts.to_parquet(tmp / "forecasts.parquet", index=False)
             if figure:
