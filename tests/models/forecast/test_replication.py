@@ -7,12 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from test_forecast_engine import short_data, yields_panel  # same folder, on sys.path under pytest
 
 from bondpremia.errors import InputError
 from bondpremia.models.forecast import PAPER_ROWS, certainty_equivalent_gain, r2_oos, replicate
 from bondpremia.models.forecast.replication import MATURITIES, _training_variance, paper_rows
-
-from test_forecast_engine import short_data, yields_panel  # same folder, on sys.path under pytest
 
 
 # ----------------------------------------------------------------------------------------------------------------------
