@@ -203,6 +203,9 @@ def _figure_cases() -> dict[str, tuple[tuple[Any, ...], dict[str, str]]]:
         "strategy_cumulative": ((pd.DataFrame({"net": [0.01] * 6}, index=dates),), {"y": "(%)"}),
         "strategy_drawdown": ((pd.DataFrame({"net": [0.01, -0.02, 0.0, 0.01, -0.01, 0.02]}, index=dates),),
                               {"y": "(%)"}),
+        "replication_bars": ((pd.DataFrame({"model": ["pcr3"] * 2, "label": ["PCA (3)"] * 2,
+                                            "timing": ["bbt", "purged"], "maturity": ["EW"] * 2,
+                                            "r2oos": [-2.2, -11.2], "paper": [1.0, 1.0]}),), {"x": "(%)"}),
     }
 
 

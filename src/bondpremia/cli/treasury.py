@@ -35,7 +35,7 @@ def forecast(
     timing: Annotated[str, typer.Option(help="purged (only returns realized by t) or bbt (the paper's).")] = "purged",
     lag_macro: Annotated[bool, typer.Option("--lag-macro", help="Lag non-market macro series one month.")] = False,
     refit_every: Annotated[int, typer.Option(help="Refit every k months.")] = 1,
-    retune_every: Annotated[int, typer.Option(help="Re-tune hyper-parameters every k months.")] = 48,
+    retune_every: Annotated[int, typer.Option(help="Re-tune hyper-parameters every k months (BBT: 60).")] = 60,
     seeds: Annotated[int, typer.Option(help="Networks trained per ensemble.")] = 100,
     keep: Annotated[int, typer.Option(help="Best networks (validation loss) averaged.")] = 10,
     trees: Annotated[int, typer.Option(help="Trees per forest.")] = 300,

@@ -154,3 +154,20 @@ def test_cli_replicate(run, tmp_path):
     code, _, err = run("treasury", "replicate", "--yields", str(path), "--table", "2", "--out", str(tmp_path / "y"))
     assert code == 2 and "--macro" in err
 
+
+
+def test_figure_draws_the_table(replication):
+    """The bars are the table's EW values: ours per timing, then the published value."""
+    import matplotlib.pyplot as plt
+
+    from bondpremia.report.figures import replication_bars
+
+    fig = replication_bars(replication.table)
+    ax = fig.axes[0]
+    widths = [[p.get_width() for p in c.patches] for c in ax.containers]
+    ew = replication.table[replication.table["maturity"] == "EW"]
+    for timing, bars in zip(("bbt", "purged"), widths[:2], strict=True):
+        np.testing.assert_allclose(bars, ew[ew["timing"] == timing]["r2oos"].to_numpy())
+    np.testing.assert_allclose(widths[2], [1.0, np.nan])  # pcr3's published EW; ols is not a row of Table 1
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["PCA (3)", "ols"]
+    plt.close(fig)

@@ -2,8 +2,9 @@
 against the published numbers of Bianchi, Buechner and Tamoni (2021), Table 1.
 
 Reference rows: R²oos in percent for maturities 2, 3, 4, 5, 7, 10 and EW, as printed in Table 1 ("Forward rates
-only") of the accepted manuscript of BBT (2021), the numbers before the corrigendum (RFS 34(2), 1090-1103),
-which were produced with the ``bbt`` timing. The Liu-Wu file here is a 2025 vintage of the curve, so the
+only") of the accepted manuscript of BBT (2021), which were produced with the ``bbt`` timing (the same
+numbers are transcribed in the replication repository Sudarikovamaria/Bond-Risk-Premia-with-Machine-Learning,
+``compare_to_paper.py``). The Liu-Wu file here is a 2025 vintage of the curve, so the
 numbers cannot agree exactly; the PCA/PLS rows agree within a few percentage points.
 """
 

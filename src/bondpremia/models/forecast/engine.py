@@ -8,8 +8,9 @@ is the ``timing`` option:
     only rows ``s <= t - h``, whose returns are realized by ``t``. Nothing unknown at ``t`` is used.
 ``"bbt"``
     rows ``s <= t - 1``, as in the replication code of Bianchi, Buechner and Tamoni (2021): the last
-    ``h - 1`` training returns are realized only after ``t`` (up to ``t + h - 1``). The paper's numbers use
-    this timing; its corrigendum (RFS 34(2), 1090-1103) reports the purged results.
+    ``h - 1`` training returns are realized only after ``t`` (up to ``t + h - 1``). The paper's published
+    tables use this timing; later versions of the authors' code train on ``X[:-12]`` and lag the benchmark by
+    12 months, which is the ``purged`` timing.
 
 The historical-mean benchmark of the out-of-sample R² is the mean of the same training targets, so it obeys
 the same timing (Campbell and Thompson 2008). ``oos_start`` is the first month whose **realized** return is
@@ -125,7 +126,7 @@ def recursive_forecast(
     oos_start: object = "1990-01",
     timing: str = "purged",
     refit_every: int = 1,
-    retune_every: int = 48,
+    retune_every: int = 60,
     seed: int = 0,
     seed_per_date: bool = False,
     n_seeds: int = 100,
@@ -153,8 +154,9 @@ def recursive_forecast(
         Refit the model every ``refit_every`` forecast dates (between refits the last fit forecasts), and
         search its hyper-parameters on the validation block at the first refit at least ``retune_every`` dates
         after the last search (otherwise the last chosen values are kept; networks then continue training from
-        their previous weights, as BBT do). The benchmark is always the mean of the rows available at the
-        forecast date, also between refits.
+        the weights of the last search, as BBT do). Default 60 months, "every five years": the authors' driver of
+        the forward-rate networks (``HyperFreq = 5*12``; their sample code for the macro networks uses ``4*12``).
+        The benchmark is always the mean of the rows available at the forecast date, also between refits.
     seed, seed_per_date:
         Seed of every fit. By default every date uses the same ``seed``, so that network ``s`` of an ensemble
         starts from the same initial weights at every re-tuning, as BBT's seeds ``no = 0..99`` do (authors'

@@ -10,13 +10,17 @@ excess returns of Treasury zeros from one-year forward rates and, optionally, FR
 * **group-ensemble networks**: one small sub-network per McCracken-Ng group of macro series, the sub-network
   outputs concatenated and then joined with the forwards as above.
 
-Every hidden layer is ``Dropout(p) -> Dense(relu, he_normal, L1 + L2 kernel penalty lambda)``; the joint block is
-``Dropout(p) -> BatchNormalization -> Dense(linear, one unit per maturity)``. Training is mean squared error,
-SGD (learning rate 0.01, 0.015 for the group network, momentum 0.9, Nesterov, Keras ``decay`` 0.01), batches of
-32 shuffled rows, at most 500 epochs and early stopping on the validation loss (patience 20, ``min_delta`` 1e-6,
-best weights restored); the validation block is the last 15% of the training rows in time order. For every one
-of 100 seeds the (dropout, lambda) pair with the lowest validation loss is chosen from
-``{0.1, 0.3, 0.5} x {0.01, 0.001}``; the forecasts of the 10 seeds with the lowest validation loss are averaged.
+Every hidden layer is ``Dropout(p) -> Dense(relu, he_normal, kernel penalty l1 |w| + l2 w^2)``; the joint block
+is ``Dropout(p) -> BatchNormalization -> Dense(linear, he_normal, one unit per maturity)`` (the authors'
+forward-rate networks skip the batch normalization: ``batch_norm=False``). Training is mean squared error on the
+targets **in percent** (``y_scale=100``: the recipe's penalties, learning rates and ``min_delta`` are set for
+returns in percent), Nesterov SGD with momentum 0.9 and Keras' ``decay``, batches of 32 shuffled rows, at most
+500 epochs, Keras' EarlyStopping on ``val_loss`` (patience 20, ``min_delta`` 1e-6) with
+``ModelCheckpoint(save_best_only=True)`` restoring the best weights; the validation block is Keras'
+``validation_split=0.15``, the last rows in time order. Every seed searches a grid of (dropout, L1 penalty), fits
+the chosen grid point again, and the forecasts of the 10 seeds with the lowest validation loss are averaged. The
+learning rate, decay, grid and initializers of each network family are the authors' (see ``NN_RECIPES`` in
+:mod:`bondpremia.models.forecast.estimators`).
 
 **Everything here is one batched model** (no Python loop over seeds or grid points). The ``B = n_seeds x n_grid``
 networks (600 in BBT's design) are trained together: the parameters of all models are the rows of one flat
@@ -34,23 +38,30 @@ no gradient and no penalty), not a loop over groups. The validation loss of all 
 per epoch. Random numbers come from a NumPy PCG64 generator seeded by ``seed`` (initial weights from one torch
 generator per seed); global random states are never touched.
 
-Deviations from BBT's Keras implementation (each also stated where it applies):
+Where this follows the authors' Keras 2.2 code exactly (public copies of their ``NNFuncBib.py``; Keras'
+``regularizers.py``, ``training.py`` and ``callbacks.py`` of version 2.2):
 
-* early stopping, the choice of (dropout, lambda) and the choice of seeds use the validation **mean squared
-  error** (averaged over maturities) without the weight penalty; Keras' ``val_loss`` adds the penalty term;
-* the best weights are restored also when training reaches ``max_epochs`` without stopping early (older Keras
-  versions restored them only when they stopped early);
-* dropout draws 16-bit random integers: a rate ``p`` is applied as ``round(65536 p) / 65536`` (0.1 becomes
-  0.100006), which makes the random numbers, a large part of the cost of the batched loop, cheaper;
-* the output kernel is initialised Glorot-uniform (the Keras default of a ``Dense`` layer without an explicit
-  initializer) and is not penalised; hidden kernels are he_normal as in Keras 2 (a normal truncated at two
-  standard deviations and rescaled to variance ``2 / fan_in``); biases start at 0;
-* the penalty ``lambda (sum |w| + sum w^2)`` of a hidden kernel enters through its (sub)gradient
-  ``lambda (sign(w) + 2 w)``, added to the gradient of the minibatch MSE, which is what Keras' optimizer uses;
+* ``regularizers.l1_l2(l)`` sets L1 = ``l`` and leaves L2 at its default 0.01 (``l2_penalty=0.01``); the penalty
+  enters through its (sub)gradient ``l1 sign(w) + 2 l2 w``, added to the minibatch gradient;
+* ``val_loss`` is the evaluation-mode MSE **plus** the weight penalty (Keras adds the regularization losses to the
+  total loss of the test function too); EarlyStopping counts epochs without an improvement of more than
+  ``min_delta`` and stops when the count reaches ``patience``; ModelCheckpoint saves every strict improvement;
+* ``validation_split`` keeps the first ``int(n * 0.85)`` rows for training;
+* the grid point chosen by ``NNGridSearchWrapper`` is fitted again from the seed's initial weights (Keras seeded
+  with ``no``) and that fit is used;
 * warm-started refits (``warm_start=True, retune=False``) start from each seed's best weights and batch-norm
-  statistics of the last **re-tuning** fit, with a fresh optimizer (iteration count and momentum at zero, so the
-  learning rate starts again at ``lr``), as BBT's code does (it reloads the model saved at the last re-tuning and
-  compiles it with a new SGD); the inputs are re-scaled on the new training window;
+  statistics of the last **re-tuning** fit with a fresh optimizer (iteration count and momentum at zero), as the
+  authors' code reloads the model saved at the last re-tuning and compiles it with a new SGD; the inputs are
+  re-scaled on the new training window. ``train_refits=False`` instead keeps the re-tuned networks and only
+  re-scales the inputs (the authors' sample code);
+* every seed draws the same initial weights at every fit (their seeds ``no = 0..99``).
+
+Deviations (each also stated where it applies):
+
+* dropout draws 16-bit random integers: a rate ``p`` is applied as ``round(65536 p) / 65536`` (0.1 becomes
+  0.100006), which makes the random numbers, a large part of the cost of the batched loop, cheaper; the random
+  streams are not TensorFlow's, so single networks differ from the authors' (the ensemble's statistics do not);
+* the best weights are restored also when training reaches ``max_epochs`` (as ModelCheckpoint does);
 * with ``retune=True`` every grid point of a seed starts from the same initial weights, drawn from that seed.
 """
 
