@@ -89,7 +89,8 @@ def main() -> None:
     s_retune, s_warm = timed_fits(data, args.model, False, args.seeds, args.keep, args.sample_warm, args.timing)
     serial = s_retune * n_retune + s_warm * n_warm
     batched = b_retune * n_retune + b_warm * n_warm
-    print(f"treasury_{args.model}_{args.seeds}seeds_{len(dates)}m: {total:.1f} s (target < {TARGETS[args.model]:.0f} s; "
+    target = TARGETS[args.model]
+    print(f"treasury_{args.model}_{args.seeds}seeds_{len(dates)}m: {total:.1f} s (target < {target:.0f} s; "
           f"{serial / batched:.1f}x vs seeds one by one, est. {serial:.0f} s from {args.sample_warm + 1} timed fits: "
           f"re-tune {s_retune:.2f} s vs {b_retune:.2f} s batched, warm refit {s_warm:.2f} s vs {b_warm:.3f} s; "
           f"{n_retune} re-tunes + {n_warm} warm refits; {source}, {args.timing} timing; "

@@ -157,8 +157,9 @@ def replicate_cmd(
     view.add_column("paper's row")
     for col in wide.columns:
         view.add_column(" ".join(str(c) for c in col if c), justify="right")
-    for (model, label), row in wide.iterrows():
-        view.add_row(str(model), str(label), *["" if v != v else f"{v:.1f}" for v in row])
+    for key, values in wide.iterrows():
+        name, paper_label = (str(k) for k in key)  # type: ignore[attr-defined]
+        view.add_row(name, paper_label, *["" if v != v else f"{v:.1f}" for v in values])
     Console().print(view)
     console.print(f"wrote {out}/replication.csv, forecasts.parquet, settings.json, figures/replication.png")
 

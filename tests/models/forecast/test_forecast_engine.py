@@ -362,17 +362,23 @@ class Stop(Exception):
     pass
 
 
+def stop_at(n: int):
+    """A progress callback that interrupts a run after ``n`` finished dates."""
+
+    def progress(done, total):
+        if done == n:
+            raise Stop
+
+    return progress
+
+
 def test_interrupted_run_resumes_to_the_same_numbers(tmp_path):
     data = short_data()
     opts = dict(oos_start="1990-01", n_trees=5, refit_every=2, retune_every=4, seed=3)
     full = recursive_forecast(data, "rf", **opts)
 
-    def stop_at_5(done, total):
-        if done == 5:
-            raise Stop
-
     with pytest.raises(Stop):
-        recursive_forecast(data, "rf", cache_dir=tmp_path, progress=stop_at_5, **opts)
+        recursive_forecast(data, "rf", cache_dir=tmp_path, progress=stop_at(5), **opts)
     folders = list(tmp_path.iterdir())
     assert len(folders) == 1 and (folders[0] / "state.npz").exists()
     calls: list[tuple[int, int]] = []
@@ -399,12 +405,8 @@ def test_resume_with_importance_switched_on(tmp_path):
     opts = dict(oos_start="1990-01", n_trees=5, refit_every=2, retune_every=2, seed=3)
     full = recursive_forecast(data, "rf", **opts)
 
-    def stop_at_5(done, total):
-        if done == 5:
-            raise Stop
-
     with pytest.raises(Stop):
-        recursive_forecast(data, "rf", cache_dir=tmp_path, progress=stop_at_5, importance=False, **opts)
+        recursive_forecast(data, "rf", cache_dir=tmp_path, progress=stop_at(5), importance=False, **opts)
     resumed = recursive_forecast(data, "rf", cache_dir=tmp_path, **opts)
     pd.testing.assert_frame_equal(resumed.importance, full.importance, check_exact=True)
 
@@ -447,12 +449,8 @@ def test_resumed_network_run_replays_the_last_retuning_exactly(tmp_path):
                 nn_options={"max_epochs": 15})
     full = recursive_forecast(data, "nn1_3", **opts)
 
-    def stop_at_7(done, total):
-        if done == 7:
-            raise Stop
-
     with pytest.raises(Stop):
-        recursive_forecast(data, "nn1_3", cache_dir=tmp_path, progress=stop_at_7, **opts)
+        recursive_forecast(data, "nn1_3", cache_dir=tmp_path, progress=stop_at(7), **opts)
     resumed = recursive_forecast(data, "nn1_3", cache_dir=tmp_path, **opts)
     pd.testing.assert_frame_equal(resumed.forecasts, full.forecasts, check_exact=True)
     pd.testing.assert_frame_equal(resumed.importance, full.importance, check_exact=True)

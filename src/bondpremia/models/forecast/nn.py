@@ -756,6 +756,9 @@ class SeedEnsembleNet(RegressorMixin, BaseEstimator):
     _rs_tune_: torch.Tensor
     iterations_: np.ndarray
     chosen_params_: np.ndarray
+    y_scale_: float
+    _val_loss_tune_: np.ndarray
+    _kept_tune_: np.ndarray
 
     def __init__(
         self,
