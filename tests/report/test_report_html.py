@@ -299,3 +299,28 @@ def test_cli_function(tmp_path: Path, capsys: pytest.CaptureFixture[str], r2oos_
     report(tmp_path)
     assert str(tmp_path / "report.html") in capsys.readouterr().out
     assert (tmp_path / "report.html").exists()
+
+
+def test_figures_leave_the_users_backend_and_pyplot_alone(tmp_path) -> None:
+    """Importing and drawing must not switch a notebook user's backend or register figures with pyplot: run in a
+    fresh interpreter whose backend is set to one the library would otherwise replace."""
+    import subprocess
+    import sys
+
+    code = f"""
+import matplotlib
+matplotlib.use("pdf")
+import matplotlib.pyplot as plt
+import pandas as pd
+from bondpremia.report import figures as F
+from bondpremia.portfolio.performance import tear_sheet
+dates = pd.date_range("2020-01-31", periods=24, freq="ME")
+F.strategy_cumulative(pd.DataFrame({{"net": 0.01}}, index=dates)).savefig(r"{tmp_path / 'a.png'}")
+tear_sheet(pd.Series(0.01, index=dates, name="net"), r"{tmp_path / 'b.png'}")
+assert matplotlib.get_backend() == "pdf", matplotlib.get_backend()
+assert plt.get_fignums() == [], plt.get_fignums()
+"""
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "a.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "b.png").stat().st_size > 10_000

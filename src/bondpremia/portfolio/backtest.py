@@ -101,10 +101,7 @@ def write_taylor_run(result: pd.DataFrame, out: str | Path, *, window: int, publ
     against predicted fed funds rate). Returns the ``stats.json`` payload."""
     import json
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     from bondpremia.portfolio.performance import performance_summary, tear_sheet
 
@@ -118,7 +115,8 @@ def write_taylor_run(result: pd.DataFrame, out: str | Path, *, window: int, publ
                "statistics": json.loads(stats.to_json(double_precision=15, date_format="iso"))}
     (out / "stats.json").write_text(json.dumps(payload, indent=2))
     tear_sheet(series, out / "strategy.png", title=title)
-    fig, ax = plt.subplots(figsize=(10, 4.5))
+    fig = Figure(figsize=(10, 4.5))
+    ax = fig.subplots()
     ax.plot(result.index, result["observed"], label="observed fed funds rate")
     ax.plot(result.index, result["predicted"], label=f"Taylor rule, rolling {window}-month fit, out of sample")
     ax.set(xlabel="date (month the signal is known)", ylabel="federal funds rate (% per year)",
@@ -126,5 +124,4 @@ def write_taylor_run(result: pd.DataFrame, out: str | Path, *, window: int, publ
     ax.legend()
     fig.tight_layout()
     fig.savefig(out / "taylor_rule.png", dpi=110)
-    plt.close(fig)
     return payload

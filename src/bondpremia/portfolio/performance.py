@@ -133,14 +133,12 @@ def turnover(weights: pd.DataFrame) -> float:
 def tear_sheet(returns: pd.DataFrame | pd.Series, path: str | Path, title: str = "Performance",
                periods_per_year: int | None = None) -> Path:
     """One-page figure: cumulative wealth, drawdowns, rolling 12-period volatility and the return histogram."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     frame = returns.to_frame() if isinstance(returns, pd.Series) else returns
     p = periods_per_year or infer_periods_per_year(frame.index)
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
+    fig = Figure(figsize=(11, 7.5))
+    axes = fig.subplots(2, 2)
     (a_w, a_d), (a_v, a_h) = axes
     for col in frame.columns:
         r = frame[col].dropna()
@@ -159,5 +157,4 @@ def tear_sheet(returns: pd.DataFrame | pd.Series, path: str | Path, title: str =
     fig.tight_layout()
     out = Path(path)
     fig.savefig(out, dpi=110)
-    plt.close(fig)
     return out

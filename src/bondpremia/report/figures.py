@@ -1,23 +1,27 @@
 """Figures of the HTML research report: one function per figure, each taking DataFrames and returning a Figure.
 
-Every function uses the Agg backend (no display needed) and labels both axes with units. The caller owns the
-returned figure and should close it (:func:`bondpremia.report.html.figure_to_base64` does).
+Every function builds a standalone :class:`matplotlib.figure.Figure` with the object-oriented API: no pyplot
+state, no backend switch (a notebook user's backend is left alone), nothing to close. Both axes are labelled with
+units.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
+from bondpremia.models.forecast.evaluation import CUMULATIVE_SSE_YLABEL, plot_cumulative_sse
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
 
-from bondpremia.models.forecast.evaluation import CUMULATIVE_SSE_YLABEL, plot_cumulative_sse  # noqa: E402
+def _figure(figsize: tuple[float, float]) -> tuple[Figure, Any]:
+    """A standalone figure with one axes (no pyplot)."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots()
+
 
 __all__ = [
     "audit_waterfall",
@@ -40,7 +44,7 @@ def audit_waterfall(audit: pd.DataFrame) -> Figure:
     steps = audit["step"].astype(str).to_numpy()
     dropped = pd.to_numeric(audit["rows_dropped"], errors="coerce").fillna(0).to_numpy(dtype=np.float64)
     bottoms = np.concatenate([[0.0], np.cumsum(dropped)[:-1]])
-    fig, ax = plt.subplots(figsize=(9, 4.5))
+    fig, ax = _figure((9, 4.5))
     ax.bar(range(len(steps)), dropped, bottom=bottoms, color="tab:red")
     ax.set_xticks(range(len(steps)))
     ax.set_xticklabels(steps, rotation=30, ha="right")
@@ -53,7 +57,7 @@ def audit_waterfall(audit: pd.DataFrame) -> Figure:
 def return_histogram(monthly: pd.DataFrame, column: str = "ret", bins: int = 60) -> Figure:
     """Histogram of decimal monthly bond returns, shown in percent."""
     values = pd.to_numeric(monthly[column], errors="coerce").dropna().to_numpy(dtype=np.float64) * 100.0
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = _figure((8, 4.5))
     ax.hist(values, bins=bins, color="tab:blue", edgecolor="white")
     ax.set(xlabel="monthly return (%)", ylabel="bond-months (count)", title="Distribution of monthly bond returns")
     fig.tight_layout()
@@ -63,7 +67,7 @@ def return_histogram(monthly: pd.DataFrame, column: str = "ret", bins: int = 60)
 def coverage_heatmap(coverage: pd.DataFrame) -> Figure:
     """Heatmap of the share of bonds with a value, months (index) × characteristics (columns)."""
     data = coverage.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64).T
-    fig, ax = plt.subplots(figsize=(10, max(3.0, 0.3 * data.shape[0] + 1.5)))
+    fig, ax = _figure((10, max(3.0, 0.3 * data.shape[0] + 1.5)))
     image = ax.imshow(data, aspect="auto", vmin=0.0, vmax=1.0, cmap="viridis", interpolation="nearest")
     ax.set_yticks(range(coverage.shape[1]))
     ax.set_yticklabels([str(c) for c in coverage.columns])
@@ -80,7 +84,7 @@ def coverage_heatmap(coverage: pd.DataFrame) -> Figure:
 
 def ipca_r2_by_k(r2: pd.DataFrame) -> Figure:
     """Grouped bars of R² (percent) by number of factors: index = K, columns = R² measures (already in percent)."""
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = _figure((8, 4.5))
     ks = [str(k) for k in r2.index]
     x = np.arange(len(ks), dtype=np.float64)
     width = 0.8 / max(1, r2.shape[1])
@@ -99,7 +103,7 @@ def ipca_r2_by_k(r2: pd.DataFrame) -> Figure:
 def cumulative_factor_returns(factors: pd.DataFrame) -> Figure:
     """Cumulative sums (not compounded) of the IPCA factor returns (index = date, one column per factor), in the
     factors' own decimal units."""
-    fig, ax = plt.subplots(figsize=(9, 4.5))
+    fig, ax = _figure((9, 4.5))
     cum = factors.apply(pd.to_numeric, errors="coerce").fillna(0.0).cumsum()
     for col in cum.columns:
         ax.plot(cum.index, cum[col].to_numpy(dtype=np.float64), label=str(col))
@@ -115,7 +119,7 @@ def cumulative_sse(series: Mapping[str, pd.Series] | pd.DataFrame) -> Figure:
     """Cumulative SSE difference (benchmark − model), one line per model (outputs of ``cumulative_sse_difference``),
     drawn by :func:`bondpremia.models.forecast.evaluation.plot_cumulative_sse`."""
     items = {str(c): series[c] for c in series.columns} if isinstance(series, pd.DataFrame) else dict(series)
-    fig, ax = plt.subplots(figsize=(9, 4.5))
+    fig, ax = _figure((9, 4.5))
     title = "Out-of-sample performance, equal-weighted maturities"
     if items:
         plot_cumulative_sse(items, ax=ax, title=title)
@@ -127,7 +131,7 @@ def cumulative_sse(series: Mapping[str, pd.Series] | pd.DataFrame) -> Figure:
 
 def importance_by_group(shares: pd.DataFrame) -> Figure:
     """Horizontal stacked bars of importance share (percent): index = model, columns = predictor group."""
-    fig, ax = plt.subplots(figsize=(9, max(3.0, 0.5 * len(shares) + 1.5)))
+    fig, ax = _figure((9, max(3.0, 0.5 * len(shares) + 1.5)))
     left = np.zeros(len(shares), dtype=np.float64)
     labels = [str(m) for m in shares.index]
     for col in shares.columns:
@@ -150,7 +154,7 @@ def replication_bars(table: pd.DataFrame, maturity: str = "EW") -> Figure:
     series = [(f"ours, {tm} timing", t[t["timing"] == tm].set_index("label")["r2oos"]) for tm in timings]
     series.append(("published (BBT 2021)", t.drop_duplicates("label").set_index("label")["paper"]))
     height = 0.8 / len(series)
-    fig, ax = plt.subplots(figsize=(9, max(3.0, 0.45 * len(rows) * len(series) / 2 + 1.5)))
+    fig, ax = _figure((9, max(3.0, 0.45 * len(rows) * len(series) / 2 + 1.5)))
     pos = np.arange(len(rows), dtype=np.float64)
     for i, (name, values) in enumerate(series):
         v = pd.to_numeric(values.reindex(rows), errors="coerce").to_numpy(dtype=np.float64)
@@ -168,7 +172,7 @@ def replication_bars(table: pd.DataFrame, maturity: str = "EW") -> Figure:
 
 def strategy_cumulative(returns: pd.DataFrame) -> Figure:
     """Cumulative compounded return (percent) of each column of decimal periodic returns (index = date)."""
-    fig, ax = plt.subplots(figsize=(9, 4.5))
+    fig, ax = _figure((9, 4.5))
     for col in returns.columns:
         r = pd.to_numeric(returns[col], errors="coerce").fillna(0.0)
         ax.plot(returns.index, ((1.0 + r).cumprod() - 1.0).to_numpy(dtype=np.float64) * 100.0, label=str(col))
@@ -184,7 +188,7 @@ def strategy_drawdown(returns: pd.DataFrame) -> Figure:
     """Drawdown (percent) of the compounded return of each column of decimal periodic returns (index = date):
     wealth relative to its running peak, minus one; the peak includes the starting wealth of 1, so a loss in the
     first period is already a drawdown. Missing returns count as zero."""
-    fig, ax = plt.subplots(figsize=(9, 3.5))
+    fig, ax = _figure((9, 3.5))
     for col in returns.columns:
         r = pd.to_numeric(returns[col], errors="coerce").fillna(0.0).to_numpy(dtype=np.float64)
         wealth = np.cumprod(1.0 + r)
@@ -220,7 +224,7 @@ def sort_means(summary: pd.DataFrame, characteristic: str) -> Figure:
     labels = [_portfolio_label(c) for c in summary.columns]
     x = np.arange(len(labels), dtype=np.float64)
     colors = ["tab:orange" if label == "H-L" else "tab:blue" for label in labels]
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = _figure((8, 4.5))
     ax.bar(x, np.nan_to_num(mean), color=colors)
     with np.errstate(divide="ignore", invalid="ignore"):
         half = 1.96 * np.abs(mean / t)
@@ -243,7 +247,7 @@ def sort_cumulative_hl(returns: pd.DataFrame, characteristic: str, column: str =
     valid = r.notna().to_numpy()
     start = int(np.argmax(valid)) if valid.any() else len(r)
     r = r.iloc[start:].fillna(0.0)
-    fig, ax = plt.subplots(figsize=(9, 3.5))
+    fig, ax = _figure((9, 3.5))
     ax.plot(r.index, r.cumsum().to_numpy(dtype=np.float64) * 100.0, color="tab:orange", label=str(column))
     ax.axhline(0.0, color="black", linewidth=0.8)
     ax.set(xlabel="date", ylabel="cumulative H-L return (%)",

@@ -84,14 +84,9 @@ figcaption { color: #555; font-size: .9em; margin-top: .3em; }
 
 
 def figure_to_base64(fig: Figure) -> str:
-    """PNG bytes of ``fig``, base64-encoded; the figure is closed."""
-    import matplotlib.pyplot as plt
-
+    """PNG bytes of ``fig``, base64-encoded."""
     buffer = io.BytesIO()
-    try:
-        fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
-    finally:
-        plt.close(fig)
+    fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
@@ -336,33 +335,26 @@ def test_cumulative_sse_difference_hand_and_index():
 
 
 def test_plot_cumulative_sse_labels_and_lines():
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     dates = pd.date_range("2000-01-31", periods=60, freq="ME")
     y, model, bench = simulate(n=60, seed=2)
     y = pd.Series(y, index=dates)
     frame = pd.DataFrame({m: cumulative_sse_difference(y, model * s, bench) for m, s in [("2", 1.0), ("EW", 0.5)]})
     ax = plot_cumulative_sse(frame, title="Goyal-Welch")
-    try:
-        assert ax.get_xlabel() == "date"
-        assert ax.get_ylabel() == CUMULATIVE_SSE_YLABEL
-        assert "squared log returns" in ax.get_ylabel()
-        assert ax.get_title() == "Goyal-Welch"
-        assert len(ax.lines) == 3  # two series + the zero line
-        assert [t.get_text() for t in ax.get_legend().get_texts()] == ["2", "EW"]
-        zero = ax.lines[-1]
-        assert np.all(np.asarray(zero.get_ydata()) == 0.0)
-    finally:
-        plt.close(ax.figure)
+    assert ax.get_xlabel() == "date"
+    assert ax.get_ylabel() == CUMULATIVE_SSE_YLABEL
+    assert "squared log returns" in ax.get_ylabel()
+    assert ax.get_title() == "Goyal-Welch"
+    assert len(ax.lines) == 3  # two series + the zero line
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["2", "EW"]
+    zero = ax.lines[-1]
+    assert np.all(np.asarray(zero.get_ydata()) == 0.0)
 
-    fig, ax2 = plt.subplots()
-    try:
-        out = plot_cumulative_sse({"ridge": frame["2"], "lasso": frame["EW"].iloc[10:]}, ax=ax2)
-        assert out is ax2 and len(ax2.lines) == 3
-        assert len(ax2.lines[1].get_xdata()) == 50
-    finally:
-        plt.close(fig)
+    ax2 = Figure().subplots()
+    out = plot_cumulative_sse({"ridge": frame["2"], "lasso": frame["EW"].iloc[10:]}, ax=ax2)
+    assert out is ax2 and len(ax2.lines) == 3
+    assert len(ax2.lines[1].get_xdata()) == 50
 
 
 def test_significance_stars():

@@ -158,8 +158,6 @@ def test_cli_replicate(run, tmp_path):
 
 def test_figure_draws_the_table(replication):
     """The bars are the table's EW values: ours per timing, then the published value."""
-    import matplotlib.pyplot as plt
-
     from bondpremia.report.figures import replication_bars
 
     fig = replication_bars(replication.table)
@@ -170,4 +168,3 @@ def test_figure_draws_the_table(replication):
         np.testing.assert_allclose(bars, ew[ew["timing"] == timing]["r2oos"].to_numpy())
     np.testing.assert_allclose(widths[2], [1.0, np.nan])  # pcr3's published EW; ols is not a row of Table 1
     assert [t.get_text() for t in ax.get_yticklabels()] == ["PCA (3)", "ols"]
-    plt.close(fig)

@@ -566,9 +566,9 @@ def plot_cumulative_sse(frame_or_dict: Any, ax: Any = None, title: str | None = 
     if not series:
         raise InputError("nothing to plot", column="frame_or_dict")
     if ax is None:
-        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
 
-        _, ax = plt.subplots()
+        ax = Figure().subplots()
     for label, s in series.items():
         s = s.dropna()
         ax.plot(s.index, s.to_numpy(dtype=np.float64), label=label)

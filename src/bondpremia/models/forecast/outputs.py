@@ -170,8 +170,6 @@ def report_tables(runs: Sequence[ForecastRun], data: TreasuryData, out: str | Pa
 
 
 def _figures(folder: Path, forecasts: pd.DataFrame, imp: pd.DataFrame | None) -> None:
-    import matplotlib.pyplot as plt
-
     from bondpremia.report import figures
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -180,4 +178,3 @@ def _figures(folder: Path, forecasts: pd.DataFrame, imp: pd.DataFrame | None) ->
         drawn.append((figures.importance_by_group(group_shares(imp)), "importance.png"))
     for fig, name in drawn:
         fig.savefig(folder / name, dpi=120)
-        plt.close(fig)

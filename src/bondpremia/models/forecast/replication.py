@@ -158,14 +158,10 @@ class Replication:
             self.table.to_csv(tmp / "replication.csv", index=False)
             self.forecasts.to_parquet(tmp / "forecasts.parquet", index=False)
             if figure:
-                import matplotlib.pyplot as plt
-
                 from bondpremia.report.figures import replication_bars
 
                 (tmp / "figures").mkdir()
-                fig = replication_bars(self.table)
-                fig.savefig(tmp / "figures" / "replication.png", dpi=120)
-                plt.close(fig)
+                replication_bars(self.table).savefig(tmp / "figures" / "replication.png", dpi=120)
             (tmp / "settings.json").write_text(json.dumps(self.settings, indent=2, default=str))
             if out.exists():
                 shutil.rmtree(out)
