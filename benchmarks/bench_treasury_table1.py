@@ -26,7 +26,7 @@ def main() -> None:
     args = ap.parse_args()
     data = treasury_data(load_liu_wu(LIU_WU), start="1971-08", end="2018-12")
     times: dict[str, float] = {}
-    last = {"label": None, "t": time.perf_counter()}
+    last = {"t": time.perf_counter()}
 
     def progress(label: str, done: int, total: int) -> None:
         if done == total:

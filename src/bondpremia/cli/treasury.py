@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -17,6 +17,28 @@ from bondpremia.models.forecast.estimators import MODEL_HELP
 
 app = typer.Typer(help="Treasury bond risk premia with machine learning (Bianchi-Buechner-Tamoni 2021).",
                   no_args_is_help=True)
+
+
+_PROGRESS_COLUMNS = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+
+
+def _load(console: Console, yields: Path, macro: Path | None, groups: Path | None, start: str, end: str,
+          lag_macro: bool, models: list[str], seeds: int, keep: int, trees: int) -> Any:
+    """The TreasuryData of the command's files; every model name is checked before hours of fitting."""
+    from bondpremia.models.forecast import treasury_data
+    from bondpremia.models.forecast.estimators import make_model
+    from bondpremia.models.forecast.inputs import read_macro, read_yields
+
+    y = read_yields(yields)
+    mac = grp = None
+    if macro is not None:
+        with console.status("preparing the macro panel"):
+            mac, grp = read_macro(macro, start=start, end=end, groups=groups)
+    data = cli_input(treasury_data, y, mac, grp, start=start, end=end, lag_non_market=lag_macro)
+    for name in models:
+        cli_input(make_model, name, data.forwards.shape[1], None if data.groups is None else data.groups.to_numpy(),
+                  n_seeds=seeds, n_keep=keep, n_trees=trees)
+    return data
 
 
 @app.command("forecast", help="Recursive out-of-sample forecasts of 12-month excess returns.",
@@ -46,28 +68,16 @@ def forecast(
                                                          "against this one.")] = None,
 ) -> None:
     """Write OUT/r2oos.csv, r2oos_factors.csv, forecasts.parquet, importance.csv, dm.csv and figures."""
-    from bondpremia.models.forecast import report_tables, treasury_data
+    from bondpremia.models.forecast import report_tables
     from bondpremia.models.forecast.engine import recursive_forecast
-    from bondpremia.models.forecast.estimators import make_model
-    from bondpremia.models.forecast.inputs import read_macro, read_yields
 
     console = Console(stderr=True)
     names = [m.strip() for m in models.split(",") if m.strip()]
     if not names:
         raise InputError("no model given", column="--models")
-    y = read_yields(yields)
-    mac = grp = None
-    if macro is not None:
-        with console.status("preparing the macro panel"):
-            mac, grp = read_macro(macro, start=start, end=end, groups=groups)
-    data = cli_input(treasury_data, y, mac, grp, start=start, end=end, lag_non_market=lag_macro)
-    n_fwd = data.forwards.shape[1]
-    for name in names:  # fail on a bad name before hours of fitting
-        cli_input(make_model, name, n_fwd, None if data.groups is None else data.groups.to_numpy(), n_seeds=seeds,
-                  n_keep=keep, n_trees=trees)
+    data = _load(console, yields, macro, groups, start, end, lag_macro, names, seeds, keep, trees)
     runs = []
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console) as bar:
+    with Progress(*_PROGRESS_COLUMNS, console=console) as bar:
         for name in names:
             task = bar.add_task(name, total=None)
 
@@ -116,9 +126,6 @@ def replicate_cmd(
     cache: Annotated[Path | None, typer.Option(help="Cache folder: an interrupted run resumes.")] = None,
 ) -> None:
     """Write OUT/replication.csv, forecasts.parquet, settings.json and figures/replication.png."""
-    from bondpremia.models.forecast import treasury_data
-    from bondpremia.models.forecast.estimators import make_model
-    from bondpremia.models.forecast.inputs import read_macro, read_yields
     from bondpremia.models.forecast.replication import paper_rows, replicate
 
     console = Console(stderr=True)
@@ -129,19 +136,10 @@ def replicate_cmd(
         raise InputError("Table 2 needs the FRED-MD panel", column="--macro")
     names = None if models is None else [m.strip().lower() for m in models.split(",") if m.strip()]
     rows = cli_input(paper_rows, table, names)
-    y = read_yields(yields)
-    mac = grp = None
-    if table == 2:
-        assert macro is not None
-        with console.status("preparing the macro panel"):
-            mac, grp = read_macro(macro, start=start, end=end)
-    data = cli_input(treasury_data, y, mac, grp, start=start, end=end)
-    for row in rows:  # fail on a bad name before hours of fitting
-        cli_input(make_model, row.model, data.forwards.shape[1], None if grp is None else grp.to_numpy(),
-                  n_seeds=seeds, n_keep=keep, n_trees=trees)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    data = _load(console, yields, macro if table == 2 else None, None, start, end, False, [r.model for r in rows],
+                 seeds, keep, trees)
     tasks: dict[str, TaskID] = {}
-    with Progress(*columns, console=console) as bar:
+    with Progress(*_PROGRESS_COLUMNS, console=console) as bar:
         def step(label: str, done: int, total: int) -> None:
             if label not in tasks:
                 tasks[label] = bar.add_task(label, total=total)

@@ -210,7 +210,7 @@ def recursive_forecast(
     start_k = 0
     last_tune = last_refit = -(10**9)
 
-    def fit_at(k: int, retune_now: bool) -> tuple[np.ndarray, np.ndarray]:
+    def fit_at(k: int, retune_now: bool) -> None:
         """Fit ``est`` for forecast date ``k`` (every fit is a function of the date, the data and, for
         ``retune_now=False``, the state left by the last re-tuning fit)."""
         n_k = training_rows(int(positions[k]), timing, data.horizon)
@@ -218,7 +218,6 @@ def recursive_forecast(
         fit_seed = seed + k if seed_per_date else seed
         _set_if(est, seed=fit_seed, random_state=fit_seed)
         est.fit(X[:n_k], Y[:n_k])
-        return X[:n_k], Y[:n_k]
 
     state_file = None if folder is None else folder / "state.npz"
     if state_file is not None and state_file.exists():

@@ -758,7 +758,6 @@ class SeedEnsembleNet(RegressorMixin, BaseEstimator):
     chosen_params_: np.ndarray
     y_scale_: float
     _val_loss_tune_: np.ndarray
-    _kept_tune_: np.ndarray
 
     def __init__(
         self,
@@ -1003,7 +1002,8 @@ class SeedEnsembleNet(RegressorMixin, BaseEstimator):
         if warm and not self.train_refits:
             # the authors' sample code between re-tunings: the weights of the last re-tuning, inputs re-scaled
             self._theta_, self._rs_ = self._theta_tune_, self._rs_tune_
-            self.val_loss_, self.kept_ = self._val_loss_tune_, self._kept_tune_
+            self.val_loss_ = self._val_loss_tune_
+            self.kept_ = np.argsort(self.val_loss_, kind="stable")[:int(self.n_keep)]
             self.n_train_, self.n_val_ = n_train, n - n_train
             return self
         Yt = torch.from_numpy(Y.astype(np.float32))
@@ -1048,7 +1048,7 @@ class SeedEnsembleNet(RegressorMixin, BaseEstimator):
         self.val_loss_ = res.best_loss[chosen]
         self.kept_ = np.argsort(self.val_loss_, kind="stable")[:int(self.n_keep)]
         if not warm:
-            self._val_loss_tune_, self._kept_tune_ = self.val_loss_, self.kept_
+            self._val_loss_tune_ = self.val_loss_
         if not np.isfinite(self.val_loss_[self.kept_]).all():
             bad = int((~np.isfinite(self.val_loss_)).sum())
             raise ConvergenceError(

@@ -272,7 +272,7 @@ def replicate(
             run = recursive_forecast(
                 data, row.model, oos_start=oos_start, timing=timing, retune_every=retune_every, seed=seed,
                 n_seeds=n_seeds, n_keep=n_keep, n_trees=n_trees, importance=False,
-                cache_dir=None if cache_dir is None else Path(cache_dir) / timing, progress=step)
+                cache_dir=cache_dir, progress=step)
             stats = evaluate_run(run, data, gamma=gamma, weight_bounds=weight_bounds)
             paper = pd.Series(row.values, index=MATURITIES)
             stats["paper"] = stats["maturity"].map(paper)
