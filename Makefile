@@ -4,10 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 CONSTRAINTS := constraints-ci.txt
+# PyBondLab 0.3 pins numpy < 2: its agreement tests run in a second environment built from these pins
+PBL_VENV := .venv-pybondlab
+PBL_CONSTRAINTS := constraints-pybondlab.txt
 PYTEST_ARGS ?=
 DEMO_ARGS ?=
 
-.PHONY: demo test test-all bench lint clean
+.PHONY: demo test test-all test-pybondlab bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,10 +33,20 @@ demo: $(VENV)/.installed-nn
 	$(BIN)/bondpremia demo $(DEMO_ARGS)
 
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -n 2 -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 -m "not slow and not pybondlab" $(PYTEST_ARGS)
 
 test-all: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 -m "not pybondlab" $(PYTEST_ARGS)
+
+$(PBL_VENV)/.installed: pyproject.toml $(PBL_CONSTRAINTS)
+	$(PYTHON) -m venv $(PBL_VENV)
+	$(PBL_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PBL_VENV)/bin/python -m pip install --quiet -c $(PBL_CONSTRAINTS) -e '.[oracle-pybondlab]'
+	touch $@
+
+# the sorts against PyBondLab (tests marked `pybondlab`), in .venv-pybondlab
+test-pybondlab: $(PBL_VENV)/.installed
+	$(PBL_VENV)/bin/python -m pytest -m pybondlab $(PYTEST_ARGS) tests/portfolio/test_sorts_pybondlab.py
 
 bench: $(VENV)/.installed-dev
 	@for f in benchmarks/bench_*.py; do $(BIN)/python $$f; done
@@ -43,4 +56,4 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(PBL_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

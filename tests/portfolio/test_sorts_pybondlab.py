@@ -1,8 +1,9 @@
 """Agreement of the sorts with PyBondLab (oracle) on simulated bond panels.
 
-PyBondLab 0.3 pins numpy < 2, which the project's stack cannot share, so it is not in the dev extra and this module
-skips without it. ``tests/portfolio/run_pybondlab_oracle.sh`` builds a separate environment (PyBondLab with numpy
-1.26, bondpremia installed without dependencies) and runs this file there.
+PyBondLab 0.3 pins numpy < 2, which the project's own environment cannot share: the tests carry the ``pybondlab``
+marker, ``make test`` deselects them, and ``make test-pybondlab`` runs them in a second environment
+(``.venv-pybondlab``, built from ``constraints-pybondlab.txt`` and the ``oracle-pybondlab`` extra). See
+docs/testing.md.
 
 What is compared (PyBondLab ``SingleSort`` with ``StrategyFormation``; its first ``holding - 1`` months average the
 cohorts already live, bondpremia leaves them NaN, so only the months where all cohorts are live are compared):
@@ -30,7 +31,13 @@ import pytest
 
 from bondpremia.portfolio import portfolio_returns, quantile_portfolios, univariate_sort
 
-pbl = pytest.importorskip("PyBondLab")
+pytestmark = pytest.mark.pybondlab
+
+
+def _pbl():
+    """PyBondLab, imported when a test runs (not at collection, so the main environment deselects these tests by
+    marker instead of skipping them; under ``BONDPREMIA_REQUIRE_ORACLES=1`` a missing PyBondLab fails)."""
+    return pytest.importorskip("PyBondLab")
 
 COLS = [1.0, 2.0, 3.0, 4.0, 5.0]
 TOL = 1e-15
@@ -50,6 +57,7 @@ def pybondlab(df, holding, dynamic_weights=True, rating=None):
     kwargs = {} if rating is None else {"rating": rating}
     with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        pbl = _pbl()
         strategy = pbl.SingleSort(sort_var="x", holding_period=holding, num_portfolios=5)
         fit = pbl.StrategyFormation(df, strategy=strategy, dynamic_weights=dynamic_weights, **kwargs)
         return fit.fit(IDvar="ID", RETvar="RET").get_ptf()
