@@ -311,6 +311,43 @@ def test_r2_definitions(panel, k, intercept):
 
 
 # ----------------------------------------------------------------------------------------------------------
+# 4b. out of sample (KPS section 5.3): month t uses a Gamma estimated by the reference package on months < t
+# ----------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("k", [1, 2])
+def test_out_of_sample_matches_reference_fits_on_past_months(panel, k):
+    """For every out-of-sample month t: Gamma from ``ipca`` fitted on the months before t only, then by hand
+    f_t = (Gamma' Z_t' Z_t Gamma)^-1 Gamma' Z_t' r_t (total R^2) and the forecast Gamma lambda_{t-1}, with
+    lambda_{t-1} the mean of that fit's factors (predictive R^2). Using month t in its own window (a look-ahead
+    leak) moves Gamma by O(1/t), far outside the tolerance."""
+    dates = np.sort(panel["date"].unique())
+    start = dates[32]
+    m = IPCA(n_factors=k, max_iter=200_000, tol=1e-12, ridge=0.0)
+    oos = m.fit_oos(panel, start=start, chars=CHARS)
+    assert list(oos.factors.index) == list(pd.DatetimeIndex(dates[32:]))
+    z_all = panel[CHARS].to_numpy(dtype=np.float64)
+    r_all = panel["ret"].to_numpy(dtype=np.float64)
+    f_ref = []
+    b_total = np.full((len(panel), len(CHARS)), np.nan)
+    b_pred = np.full_like(b_total, np.nan)
+    for t in dates[32:]:
+        ref, _, _ = _ref_fit(panel[panel["date"] < t], CHARS, k)
+        g = ref.Gamma
+        rows = (panel["date"] == t).to_numpy()
+        zg = z_all[rows] @ g
+        f_t = np.linalg.solve(zg.T @ zg, zg.T @ r_all[rows])
+        f_ref.append(f_t)
+        b_total[rows] = g @ f_t
+        b_pred[rows] = g @ ref.Factors.mean(axis=1)
+    _assert_close(oos.factors.to_numpy(), np.array(f_ref), 1e-7, f"K={k} out-of-sample factors")
+    late = (panel["date"] >= start).to_numpy()
+    sub = panel[late]
+    r2_total, r2_total_x = _r2_by_hand(sub, CHARS, b_total[late], "ret", "date")
+    r2_pred, r2_pred_x = _r2_by_hand(sub, CHARS, b_pred[late], "ret", "date")
+    _assert_close([oos.r2_total, oos.r2_total_x, oos.r2_pred, oos.r2_pred_x],
+                  [r2_total, r2_total_x, r2_pred, r2_pred_x], 1e-8, f"K={k} out-of-sample R^2")
+
+
+# ----------------------------------------------------------------------------------------------------------
 # 5. normalization
 # ----------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("k", "intercept"), [(1, False), (2, False), (3, False), (1, True), (2, True)])

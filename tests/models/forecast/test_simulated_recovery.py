@@ -44,6 +44,31 @@ def test_linear_models_recover_the_linear_premium():
         assert mean[model] <= mean["truth"]
 
 
+def test_macro_network_tracks_the_true_premium_better_than_any_linear_model():
+    """Reduced version of the slow test below, in the default run: one 500-year sample, five seeds. Measured
+    against the true conditional mean E_t rx (known in the simulator) rather than the realized return, which
+    removes the realized noise that makes R²oos on one sample vary by +-0.1: the share of Var(E_t rx) the
+    forecasts explain, 1 - mean((f - E_t rx)^2) / Var(E_t rx). A linear function of the forwards and the macro
+    states can reach at most R²(forwards and macro, linearly) / R²(total) of it (closed forms in the simulator;
+    0.211 / 0.360 = 0.59 for the default calibration); the macro network must go beyond that and beat the
+    estimated linear model by 0.1 (measured over seeds 5-8: 0.62-0.78 against 0.46-0.58)."""
+    sim = simulate_term_structure(n_months=6000, start="1700-01", seed=6, n_series=8)
+    states = sim.states[[c for c in sim.states.columns if c.startswith("macro")]]
+    data = treasury_data(sim.yields, states, pd.Series(range(1, states.shape[1] + 1), index=states.columns))
+    share = {}
+    for m in ("ols_macro", "nn_macro1_fwd"):
+        fc = recursive_forecast(data, m, oos_start="2000-01", timing="purged", n_seeds=5, n_keep=3,
+                                refit_every=600, retune_every=600, importance=False).forecasts
+        ew = fc[fc["maturity"] == "EW"]
+        truth = sim.expected_excess["ew"].reindex(ew["date"]).to_numpy()
+        share[m] = 1 - np.mean((ew["forecast"].to_numpy() - truth) ** 2) / np.var(truth)
+    pop = sim.population_r2_table["ew"]
+    linear_bound = pop["forwards_macro_linear"] / pop["total"]
+    assert linear_bound == pytest.approx(0.586, abs=0.002)
+    assert share["nn_macro1_fwd"] > linear_bound + 0.03, (share, linear_bound)
+    assert share["nn_macro1_fwd"] > share["ols_macro"] + 0.1, share
+
+
 @pytest.mark.slow
 def test_macro_network_recovers_part_of_the_non_linear_premium():
     """With the non-linear macro premium and the four macro states observed, 300 years of training data: the
