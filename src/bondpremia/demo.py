@@ -193,12 +193,17 @@ def _term_structure(out: Path, s: DemoSizes, real_data: Path | None, notes: list
 
 
 def _characteristics(out: Path, monthly: pl.DataFrame, macro: pd.DataFrame | None, steps: _Steps
-                     ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
-    from bondpremia.characteristics import build_characteristics
+                     ) -> tuple[pd.DataFrame, pd.DataFrame, list[str], dict[str, list[str]]]:
+    import warnings
+
+    from bondpremia.characteristics import MissingInputWarning, build_characteristics
 
     folder = out / "characteristics"
     folder.mkdir(parents=True, exist_ok=True)
-    with steps.step("characteristics (raw and ranked)", total=2) as update:
+    # a TRACE panel has no equity or accounting data: the KPP characteristics that need them are listed in
+    # demo.json (headline "characteristics" -> "kpp_missing") instead of a warning per build
+    with steps.step("characteristics (raw and ranked)", total=2) as update, warnings.catch_warnings():
+        warnings.simplefilter("ignore", MissingInputWarning)
         panel = monthly.to_pandas()
         raw = build_characteristics(panel, macro)
         update(1)
@@ -207,7 +212,7 @@ def _characteristics(out: Path, monthly: pl.DataFrame, macro: pd.DataFrame | Non
     raw.panel.to_parquet(folder / "characteristics.parquet", index=False)
     ranked.panel.to_parquet(folder / "characteristics_ranked.parquet", index=False)
     raw.coverage.to_csv(folder / "coverage.csv")
-    return raw.panel, ranked.panel, raw.names
+    return raw.panel, ranked.panel, raw.names, raw.missing
 
 
 def _ipca(out: Path, ranked: pd.DataFrame, names: list[str], s: DemoSizes, steps: _Steps) -> dict[int, dict]:
@@ -379,8 +384,8 @@ def run_demo(out: str | Path, *, real_data: str | Path | None = None, sizes: Dem
     monthly, _, headline["trace"] = _trace(out, sizes, steps)
     data, sim, ts_info = _term_structure(out, sizes, real, notes, steps)
     macro = _macro_for_characteristics(sim, monthly, real, notes)
-    raw, ranked, names = _characteristics(out, monthly, macro, steps)
-    headline["characteristics"] = {"count": len(names), "bond_months": len(raw)}
+    raw, ranked, names, kpp_missing = _characteristics(out, monthly, macro, steps)
+    headline["characteristics"] = {"count": len(names), "bond_months": len(raw), "kpp_missing": sorted(kpp_missing)}
     fits = _ipca(out, ranked, names, sizes, steps)
     headline["ipca"] = {k: {m: f.get(m) for m in ("r2_total", "r2_pred", "r2_total_oos", "r2_pred_oos")}
                         for k, f in fits.items()}

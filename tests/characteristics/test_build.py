@@ -3,6 +3,8 @@ values through the whole builder, both panel styles, ranks and coverage."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +13,9 @@ from bondpremia.characteristics import build_characteristics
 from bondpremia.errors import InputError
 from bondpremia.simulate.bond_panel import simulate_bond_panel
 
+# most fixtures here are deliberately partial panels: the warning naming what they lack is tested on its own below
+pytestmark = pytest.mark.filterwarnings("ignore::bondpremia.characteristics.MissingInputWarning")
+
 
 def _macro(dates: pd.DatetimeIndex, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
@@ -18,7 +23,9 @@ def _macro(dates: pd.DatetimeIndex, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame({"Mkt-RF": 0.01 + 0.04 * rng.standard_normal(n), "SMB": 0.02 * rng.standard_normal(n),
                          "HML": 0.02 * rng.standard_normal(n), "default_spread": 0.01 + 0.002 * rng.random(n),
                          "term_spread": 0.015 + 0.005 * rng.standard_normal(n),
-                         "vix_innovation": 3 * rng.standard_normal(n), "rf": np.full(n, 0.001)}, index=dates)
+                         "vix_innovation": 3 * rng.standard_normal(n), "rf": np.full(n, 0.001),
+                         "corporate_ret": 0.004 + 0.02 * rng.standard_normal(n),
+                         "treasury_ret": 0.002 + 0.015 * rng.standard_normal(n)}, index=dates)
 
 
 @pytest.fixture(scope="module")
@@ -32,17 +39,21 @@ def test_no_look_ahead(small):
     panel, macro = small
     base = build_characteristics(panel, macro).panel
     cut = pd.Timestamp("2013-06-30")
+    assert {"spread", "turnover_vol", "value_at_risk", "vix_beta", "operating_leverage"} <= set(base.columns)
     rng = np.random.default_rng(9)
     future = panel["Pricing_Date"] > cut
+    # a beginning-of-month field on the row of t + 1 is known at the end of t: only rows after t + 1 are future
+    bom_future = panel["Pricing_Date"] > cut + pd.offsets.MonthEnd(1)
     moved = panel.copy()
-    numeric = ["Return", "oas", "DUR", "Coupon", "ParAmount", "Stock_Price", "marketcap", "debt", "ebitda", "ebit",
-               "grossmargin", "pricetobook", "pricetoearnings", "PD_DRISK"]
+    numeric = ["Return", "credit_exret", "DUR", "Coupon", "ParAmount", "Stock_Price", "marketcap", "debt", "ebitda",
+               "ebit", "grossmargin", "pricetobook", "pricetoearnings", "PD_DRISK", "sales", "assets"]
     for col in numeric:
         moved.loc[future, col] = moved.loc[future, col] * rng.lognormal(0, 0.5, future.sum())
+    moved.loc[bom_future, "oas_BOM"] = moved.loc[bom_future, "oas_BOM"] * rng.lognormal(0, 0.5, bom_future.sum())
     moved.loc[future, "Rating"] = rng.choice(["AAA", "BB1", "CCC2"], future.sum())
     moved.loc[future, "Maturity"] = pd.Timestamp("2099-01-01")
     moved.loc[future, "Sector level 3"] = "Energy"
-    moved = moved.drop(index=moved.index[future.to_numpy()][::7])  # bonds also leave the panel in the future
+    moved = moved.drop(index=moved.index[bom_future.to_numpy()][::7])  # bonds also leave the panel in the future
     mac = macro.copy()
     mac.loc[mac.index > cut] *= 3.0
     after = build_characteristics(moved, mac).panel
@@ -74,7 +85,9 @@ def test_hand_values_ice_style():
     assert one.loc[t, "spread"] == pytest.approx(0.015)
     assert np.isnan(one.loc[t, "total_debt"]) and two.loc[t, "total_debt"] == pytest.approx(np.log(2e9))
     assert two.loc[t, "market_leverage"] == pytest.approx(2 / 3)
-    assert one.loc[t, "bond_vol"] == pytest.approx(np.std(ret_pct[4:40] / 100, ddof=1), rel=1e-12)
+    # 24 months (KPP), on excess returns here (no credit-excess column; no risk-free rate given: exret = ret)
+    assert one.loc[t, "bond_vol"] == pytest.approx(np.std(ret_pct[16:40] / 100, ddof=1), rel=1e-12)
+    assert one.loc[t, "value_at_risk"] == pytest.approx(np.sort(ret_pct[4:40])[1] / 100, rel=1e-12)
     assert one.loc[t, "time_to_maturity"] == pytest.approx((pd.Timestamp("2030-01-31") - t).days / 365.25)
     assert one.loc[dates[20], "exret_next"] == pytest.approx(ret_pct[21] / 100)
     # 6-month momentum skipping the most recent month: months t-6 .. t-1
@@ -95,8 +108,9 @@ def test_trace_style_panel_and_errors():
                           "amount_outstanding": 5e8, "rating_num": np.repeat([5, 14], 30),
                           "vol_par": np.linspace(1e6, 5e7, 60), "maturity": pd.Timestamp("2035-06-15")})
     res = build_characteristics(panel)
-    assert {"rating", "bond_vol", "turnover_vol", "bond_momentum", "bond_market_beta", "time_to_maturity"} <= \
+    assert {"rating", "bond_vol", "trading_turnover_vol", "bond_momentum", "bond_market_beta", "time_to_maturity"} <= \
         set(res.names)
+    assert "turnover_vol" in res.missing and res.missing["turnover_vol"] == ["sales", "assets"]
     assert res.panel.loc[res.panel["id"] == "00000000B", "rating"].iloc[0] == 14
     with pytest.raises(InputError, match="two rows"):
         build_characteristics(pd.concat([panel, panel.iloc[:1]]))
@@ -143,3 +157,117 @@ def test_rank_leaves_the_macro_series_as_they_are(small):
     row = res.panel[res.panel["date"] == t]
     assert (row["term_spread"] == macro.loc[t, "term_spread"]).all()
     assert row["duration"].between(-0.5, 0.5).all()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# KPP (2023) definitions through the builder, ICE timing, universe, missing inputs
+# ---------------------------------------------------------------------------------------------------------------
+
+def _two_bonds(n: int = 40, seed: int = 11) -> tuple[pd.DataFrame, pd.DatetimeIndex, np.ndarray]:
+    dates = pd.date_range("2012-01-31", periods=n, freq="ME")
+    rng = np.random.default_rng(seed)
+    oas = 100 + 50 * rng.random((n, 2))
+    rows = []
+    for j in range(2):
+        rows.append(pd.DataFrame({"Pricing_Date": dates, "ISIN": f"B{j}", "Return": rng.standard_normal(n),
+                                  "oas_BOM": oas[:, j], "DUR": 5.0 + j, "PD_DRISK": 1.0 + j}))
+    return pd.concat(rows, ignore_index=True), dates, oas
+
+
+def test_beginning_of_month_fields_move_to_the_month_they_are_known_in():
+    panel, dates, oas = _two_bonds()
+    with pytest.warns(UserWarning):
+        res = build_characteristics(panel)
+    b0 = res.panel[res.panel["id"] == "B0"].set_index("date")
+    # the BOM spread on the row of t + 1 is the spread at the end of t
+    np.testing.assert_allclose(b0["spread"].to_numpy()[:-1], oas[1:, 0] / 1e4, rtol=1e-15)
+    assert np.isnan(b0["spread"].iloc[-1])
+    with pytest.warns(UserWarning):
+        same = build_characteristics(panel, bom_timing="as_reported").panel
+    np.testing.assert_allclose(same[same["id"] == "B0"]["spread"].to_numpy(), oas[:, 0] / 1e4, rtol=1e-15)
+    # upper-case EOM wins over BOM; column names are case-insensitive
+    both = panel.assign(OAS_EOM=panel["oas_BOM"] * 2)
+    with pytest.warns(UserWarning):
+        eom = build_characteristics(both).panel
+    np.testing.assert_allclose(eom[eom["id"] == "B0"]["spread"].to_numpy(), 2 * oas[:, 0] / 1e4, rtol=1e-15)
+
+
+def test_spread_to_d2d_is_spread_over_the_default_probability():
+    """With PD_DRISK given, DD = -N^{-1}(PD), so KPP's OAS / (1 - N(DD)) is OAS / PD exactly."""
+    panel, dates, oas = _two_bonds()
+    with pytest.warns(UserWarning):
+        res = build_characteristics(panel, alternatives=["spread_over_dd"]).panel
+    b1 = res[res["id"] == "B1"].set_index("date")
+    np.testing.assert_allclose(b1["spread_to_d2d"].to_numpy()[:-1], (oas[1:, 1] / 1e4) / 0.02, rtol=1e-12)
+    # the former ratio: spread / DD with DD = -N^{-1}(0.02) = 2.0537489106318225 (erfc inverse, 30 digits)
+    np.testing.assert_allclose(b1["spread_over_dd"].to_numpy()[:-1], (oas[1:, 1] / 1e4) / 2.0537489106318225,
+                               rtol=1e-12)
+
+
+def test_value_at_risk_and_volatility_use_credit_excess_returns():
+    panel, dates, _ = _two_bonds()
+    rng = np.random.default_rng(3)
+    panel["credit_exret"] = rng.standard_normal(len(panel))
+    with pytest.warns(UserWarning):
+        res = build_characteristics(panel)
+    assert res.notes == []
+    b0 = res.panel[res.panel["id"] == "B0"].set_index("date")
+    cx = panel.loc[panel["ISIN"] == "B0", "credit_exret"].to_numpy() / 100  # percent, like Return
+    t = 39
+    assert b0["value_at_risk"].iloc[t] == pytest.approx(np.sort(cx[t - 35:t + 1])[1], rel=1e-12)
+    assert b0["bond_vol"].iloc[t] == pytest.approx(np.std(cx[t - 23:t + 1], ddof=1), rel=1e-12)
+    assert np.isnan(b0["value_at_risk"].iloc[22]) and np.isfinite(b0["value_at_risk"].iloc[23])  # 24 months
+
+
+def test_vix_beta_sums_current_and_lagged_coefficients():
+    """A bond whose excess return is exactly 0.3 Mkt + 0.2 DEF - 0.1 TERM + 0.002 u_t + 0.003 u_{t-1}: the walk-forward
+    regression recovers the coefficients exactly, and vix_beta is 0.002 + 0.003 (KPP Table A.I: the sum)."""
+    n = 60
+    dates = pd.date_range("2010-01-31", periods=n, freq="ME")
+    macro = _macro(dates, seed=4)
+    vix = macro["vix_innovation"].to_numpy()
+    lag = np.concatenate([[np.nan], vix[:-1]])
+    dfr = macro["corporate_ret"] - macro["treasury_ret"]
+    trm = macro["treasury_ret"] - macro["rf"]
+    ex = 0.3 * macro["Mkt-RF"] + 0.2 * dfr - 0.1 * trm + 0.002 * vix + 0.003 * lag
+    one = pd.DataFrame({"ISIN": "B1", "Pricing_Date": dates, "Return": 100 * (ex + macro["rf"]).to_numpy()})
+    with pytest.warns(UserWarning):
+        res = build_characteristics(one, macro).panel.set_index("date")
+    got = res["vix_beta"].dropna()
+    assert len(got) == n - 25  # 24 usable months (the first has no lag) before the first estimate
+    np.testing.assert_allclose(got.to_numpy(), 0.005, rtol=1e-8)
+
+
+def test_kpp_universe_keeps_50_to_2000_bp_and_duration_at_least_a_quarter():
+    dates = pd.date_range("2015-01-31", periods=3, freq="ME")
+    panel = pd.DataFrame({"Pricing_Date": np.tile(dates, 4), "ISIN": np.repeat(["a", "b", "c", "d"], 3),
+                          "Return": 0.5, "oas": np.repeat([49.0, 50.0, 2000.0, 2001.0], 3),
+                          "DUR": np.repeat([5.0, 0.25, 0.24, 5.0], 3)})
+    with pytest.warns(UserWarning):
+        res = build_characteristics(panel, universe="kpp", rank=True)
+    assert set(res.panel["id"]) == {"b"}  # a: 49 bp; c: duration 0.24; d: 2001 bp
+    assert (res.panel["spread"] == 0.0).all()  # ranked within the universe: one bond is the median
+    with pytest.raises(InputError, match="universe"):
+        build_characteristics(panel.drop(columns="DUR"), universe="kpp")
+
+
+def test_missing_inputs_are_named_in_a_warning_in_coverage_and_by_strict():
+    panel, _, _ = _two_bonds()
+    with pytest.warns(UserWarning, match=r"turnover_vol needs sales, assets") as rec:
+        res = build_characteristics(panel)
+    assert any("age needs offering_date" in str(w.message) for w in rec)
+    assert res.missing["age"] == ["offering_date"] and "spread" not in res.missing
+    assert (res.coverage["turnover_vol"] == 0.0).all() and "turnover_vol" not in res.names
+    with pytest.raises(InputError, match="cannot be built") as info:
+        build_characteristics(panel, strict=True)
+    assert "operating_leverage needs sales, ebitda" in str(info.value)
+
+
+def test_simulated_ice_panel_builds_all_29_kpp_characteristics(small):
+    from bondpremia.characteristics import KPP_INSTRUMENTS
+
+    panel, macro = small
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = build_characteristics(panel, macro)
+    assert len(KPP_INSTRUMENTS) == 29 and set(KPP_INSTRUMENTS) <= set(res.names) and res.missing == {}

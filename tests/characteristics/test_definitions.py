@@ -221,8 +221,14 @@ def test_distance_to_default_from_pd():
 
 
 def test_spread_to_d2d():
+    # KPP (2023) Table A.I: OAS / (1 - N(DD)) = OAS / N(-DD); N(-4) = 3.16712418331199e-05 and
+    # N(-1.5)... here DD = -1.5 gives 1 - N(-1.5) = N(1.5) = 0.933192798731142 (erfc, 30 digits, mpmath)
     out = d.spread_to_d2d(wide([[0.02, 0.03, 0.01]]), wide([[4.0, 0.0, -1.5]]))
-    check(out, [[0.02 / 4.0, NAN, NAN]])
+    check(out, [[0.02 / 3.16712418331199212e-05, 0.03 / 0.5, 0.01 / 0.933192798731141934]])
+    # the plain ratio, the former definition, is a named option
+    check(d.spread_to_d2d(wide([[0.02, 0.03, 0.01]]), wide([[4.0, 0.0, -1.5]]), kind="ratio"), [[0.005, NAN, NAN]])
+    with pytest.raises(InputError):
+        d.spread_to_d2d(wide([[0.02]]), wide([[1.0]]), kind="spread/dd")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -273,9 +279,33 @@ def test_gross_profitability():
 
 
 def test_operating_leverage():
-    check(d.operating_leverage(wide([[80.0, 10.0, 5.0]]), wide([[100.0, 0.0, -2.0]])), [[0.8, NAN, NAN]])
-    out = d.operating_leverage(np.array([[60.0, 60.0]]), np.array([[100.0, 100.0]]), sga=np.array([[20.0, NAN]]))
+    # KPP (2023) Table A.I: (sales - EBITDA) / EBITDA; non-positive EBITDA -> NaN
+    check(d.operating_leverage(np.array([[100.0, 50.0, 80.0, 30.0]]), np.array([[20.0, 50.0, 0.0, -5.0]])),
+          [[4.0, 0.0, NAN, NAN]])
+
+
+def test_operating_leverage_novy_marx():
+    check(d.operating_leverage_novy_marx(wide([[80.0, 10.0, 5.0]]), wide([[100.0, 0.0, -2.0]])), [[0.8, NAN, NAN]])
+    out = d.operating_leverage_novy_marx(np.array([[60.0, 60.0]]), np.array([[100.0, 100.0]]),
+                                         sga=np.array([[20.0, NAN]]))
     check(out, [[(60.0 + 20.0) / 100.0, NAN]])
+
+
+def test_sales_volatility_reads_every_third_month():
+    # quarterly sales / assets 0.1, 0.3, 0.2, 0.6 repeated in the months of their quarter (12 months, one bond)
+    ratio = np.repeat([0.1, 0.3, 0.2, 0.6], 3)
+    sales, assets = ratio[:, None] * 1000.0, np.full((12, 1), 1000.0)
+    out = np.asarray(d.sales_volatility(sales, assets, quarters=4, min_quarters=3))
+    # row 11 reads rows 11, 8, 5, 2 = 0.6, 0.2, 0.3, 0.1: mean 0.3, sample variance (0.09+0.01+0+0.04)/3
+    assert out[11, 0] == pytest.approx(np.sqrt(0.14 / 3), rel=1e-12)
+    # row 8 reads 8, 5, 2 (row -1 does not exist) = 0.2, 0.3, 0.1: sd 0.1
+    assert out[8, 0] == pytest.approx(0.1, rel=1e-12)
+    assert np.isnan(out[5, 0])  # rows 5, 2: two quarters < min_quarters
+    assets[8, 0] = 0.0  # a non-positive denominator drops that quarter: rows 11, 5, 2 remain
+    out = np.asarray(d.sales_volatility(sales, assets, quarters=4, min_quarters=3))
+    assert out[11, 0] == pytest.approx(np.std([0.6, 0.3, 0.1], ddof=1), rel=1e-12)
+    with pytest.raises(InputError):
+        d.sales_volatility(sales, assets, quarters=4, min_quarters=5)
 
 
 def test_book_and_market_leverage():

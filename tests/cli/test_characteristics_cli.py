@@ -18,10 +18,12 @@ def test_build_writes_panel_and_coverage(tmp_path, run):
     assert run("simulate", "bond-panel", "--bonds", "80", "--months", "60", "--out", str(panel))[0] == 0
     code, _, err = run("characteristics", "build", str(panel), "--out", str(tmp_path / "c"), "--rank")
     assert code == 0, err
+    # without a macro folder the VIX beta cannot be built: one warning line names it and its inputs
+    assert "warning: 1 of the 29 KPP characteristics cannot be built from this panel: vix_beta needs" in err
     chars = pd.read_parquet(tmp_path / "c" / "characteristics.parquet")
     cov = pd.read_csv(tmp_path / "c" / "coverage.csv", index_col=0)
     names = [c for c in chars.columns if c not in ("id", "date", "exret_next")]
-    assert set(cov.columns) == set(names) and len(cov) == 60
+    assert set(cov.columns) == {*names, "vix_beta"} and len(cov) == 60 and (cov["vix_beta"] == 0).all()
     assert chars[names].abs().max().max() <= 0.5 and not chars[names].isna().any().any()
     raw = pd.read_parquet(panel)
     assert len(chars) == len(raw)
@@ -29,6 +31,14 @@ def test_build_writes_panel_and_coverage(tmp_path, run):
     t = raw["Pricing_Date"].max()
     month = raw[raw["Pricing_Date"] == t]
     assert cov.loc[str(t.date()), "total_debt"] == pytest.approx(np.mean(month["debt"] != -99.99))
+
+
+def test_strict_fails_on_a_missing_input(tmp_path, run):
+    panel = tmp_path / "panel.parquet"
+    assert run("simulate", "bond-panel", "--bonds", "20", "--months", "30", "--out", str(panel))[0] == 0
+    code, _, err = run("characteristics", "build", str(panel), "--out", str(tmp_path / "c"), "--strict")
+    assert code == 2 and "vix_beta needs macro:Mkt-RF" in err
+    assert not (tmp_path / "c" / "characteristics.parquet").exists()
 
 
 def test_missing_panel_is_one_line(tmp_path, run):

@@ -168,8 +168,25 @@ def test_cli_fit_writes_outputs(tmp_path, capsys):
     assert fit["r2_total"] == pytest.approx(m.r2_total_, abs=1e-12)
     assert {"r2_total_oos", "r2_pred_oos", "w_alpha_pvalue", "tangency_sharpe_oos"} <= set(fit)
     gamma = pd.read_csv(out / "gamma.csv", index_col=0)
-    assert list(gamma.index) == chars and "alpha" in gamma.columns
+    assert list(gamma.index) == [*chars, "constant"] and "alpha" in gamma.columns  # KPS: a constant instrument
     assert len(pd.read_csv(out / "factors.csv")) == 40
+
+
+def test_cli_no_constant_and_the_kpp_preset(tmp_path, capsys):
+    df, chars, _, _ = simulate(t=30)
+    df = df.rename(columns={"c0": "spread", "c1": "duration", "c2": "bond_vol", "c3": "not_kpp"})
+    df.to_parquet(tmp_path / "chars.parquet")
+    with pytest.raises(SystemExit) as done:
+        main(["ipca", "fit", str(tmp_path / "chars.parquet"), "--factors", "1", "--chars", "kpp", "--no-constant",
+              "--out", str(tmp_path / "out")])
+    assert done.value.code == 0
+    err = capsys.readouterr().err
+    assert "26 of the 29 KPP instruments are not in the panel" in err
+    gamma = pd.read_csv(tmp_path / "out" / "gamma.csv", index_col=0)
+    assert list(gamma.index) == ["duration", "spread", "bond_vol"]  # KPP's order, no constant
+    fit = json.loads((tmp_path / "out" / "fit.json").read_text())
+    ref = IPCA(1, constant=False).fit(df, chars=["duration", "spread", "bond_vol"])
+    assert fit["r2_total"] == pytest.approx(ref.r2_total_, abs=1e-12) and fit["constant"] is False
 
 
 def test_cli_drop_singular_months(tmp_path):
@@ -198,7 +215,7 @@ def test_observable_factor_loadings_are_recovered():
     chars = [f"c{j}" for j in range(n_chars)]
     df = pd.DataFrame(z.reshape(-1, n_chars), columns=chars)
     df["ret"], df["id"], df["date"] = r.ravel(), np.tile(np.arange(n), t), np.repeat(np.arange(t), n)
-    m = IPCA(1).fit(df, chars=chars, factors=pd.DataFrame({"mkt": g}, index=np.arange(t)))
+    m = IPCA(1, constant=False).fit(df, chars=chars, factors=pd.DataFrame({"mkt": g}, index=np.arange(t)))
     # identified up to Gamma_beta directions: the estimate is the part of the truth orthogonal to Gamma_beta
     proj = np.eye(n_chars) - gb @ gb.T
     np.testing.assert_allclose(m.gamma_observable_["mkt"].to_numpy(), proj @ g_obs, atol=0.02)

@@ -86,7 +86,7 @@ def _proj(g: np.ndarray) -> np.ndarray:
 
 def _fit(df: pd.DataFrame, chars: list[str], k: int, intercept: bool = False, ret: str = "ret",
          entity: str = "id", date: str = "date") -> IPCA:
-    m = IPCA(n_factors=k, intercept=intercept, max_iter=200_000, tol=1e-12, ridge=0.0)
+    m = IPCA(n_factors=k, intercept=intercept, max_iter=200_000, tol=1e-12, ridge=0.0, constant=False)
     return m.fit(df, returns=ret, chars=chars, entity=entity, date=date)
 
 
@@ -308,6 +308,28 @@ def test_r2_definitions(panel, k, intercept):
     # sanity: the total fit beats the predictive one (uncentered predictive R^2 may be negative)
     assert m.r2_pred_ < m.r2_total_ <= 1
     assert m.r2_pred_x_ < m.r2_total_x_ <= 1
+
+
+# ----------------------------------------------------------------------------------------------------------
+# 4a. the constant instrument and the (entity, date) MultiIndex input
+# ----------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("k", [1, 2])
+def test_constant_instrument_is_the_reference_fit_with_a_column_of_ones(panel, k):
+    """IPCA(constant=True) on c1..c4 is the ``ipca`` package fitted on c1..c4 and a column of ones (KPS 2019)."""
+    m = IPCA(n_factors=k, max_iter=200_000, tol=1e-12, ridge=0.0).fit(panel, chars=CHARS[:4])
+    assert m.chars_ == [*CHARS[:4], "constant"]
+    ref, x, idx = _ref_fit(panel, CHARS, k)  # CHARS ends with "const", a column of ones
+    _assert_close(m.gamma_.to_numpy(), ref.Gamma, TOL_FIT, f"K={k} Gamma with a constant")
+    _assert_close(m.predict(panel).to_numpy(), _ref_fitted(ref, x, idx), TOL_FIT, f"K={k} fitted values")
+    # a characteristic that already is a constant is not duplicated
+    assert IPCA(n_factors=k).fit(panel, chars=CHARS).chars_ == CHARS
+
+
+def test_multiindex_panel_gives_the_same_fit(panel):
+    flat = IPCA(2, constant=False).fit(panel, chars=CHARS)
+    indexed = IPCA(2, constant=False).fit(panel.set_index(["id", "date"]), chars=CHARS)
+    pd.testing.assert_frame_equal(flat.gamma_, indexed.gamma_)
+    pd.testing.assert_frame_equal(flat.factors_, indexed.factors_)
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -3,7 +3,15 @@ characteristic, in :mod:`~bondpremia.characteristics.definitions`), the vectoriz
 engine and cross-sectional transforms, macro series, and :func:`build_characteristics`, which computes the whole
 panel on the dense bond x month grid."""
 
-from bondpremia.characteristics.build import CharacteristicsResult, build_characteristics, coverage
+from bondpremia.characteristics.build import (
+    ALTERNATIVES,
+    KPP_INPUTS,
+    KPP_INSTRUMENTS,
+    CharacteristicsResult,
+    MissingInputWarning,
+    build_characteristics,
+    coverage,
+)
 from bondpremia.characteristics.engine import (
     RollingMoments,
     RollingOLS,
@@ -12,6 +20,7 @@ from bondpremia.characteristics.engine import (
     pct_change_months,
     rolling_moments,
     rolling_ols,
+    rolling_order_statistic,
     rolling_quantile,
     winsorize,
 )
@@ -25,6 +34,10 @@ from bondpremia.characteristics.macro import (
 )
 
 __all__ = [
+    "ALTERNATIVES",
+    "KPP_INPUTS",
+    "KPP_INSTRUMENTS",
+    "MissingInputWarning",
     "ROLES",
     "CharacteristicsResult",
     "RollingMoments",
@@ -40,6 +53,7 @@ __all__ = [
     "resolve_columns",
     "rolling_moments",
     "rolling_ols",
+    "rolling_order_statistic",
     "rolling_quantile",
     "term_spread",
     "vix_innovation",

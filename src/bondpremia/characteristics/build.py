@@ -15,7 +15,8 @@ Timing: a value dated ``t`` uses data through the end of ``t`` (rolling moments 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -26,27 +27,73 @@ from bondpremia.characteristics.engine import (
     pct_change_months,
     rolling_moments,
     rolling_ols,
+    rolling_order_statistic,
     rolling_quantile,
     winsorize,
 )
-from bondpremia.characteristics.grid import ICE_UNITS, SENTINEL, Grid, make_grid, resolve_columns
+from bondpremia.characteristics.grid import ICE_UNITS, SENTINEL, Grid, bom_roles, make_grid, resolve_columns
 from bondpremia.errors import InputError
 
-__all__ = ["CharacteristicsResult", "build_characteristics", "coverage"]
+
+class MissingInputWarning(UserWarning):
+    """A characteristic of Kelly, Palhares and Pruitt (2023) cannot be built: the panel or macro frame lacks an
+    input (the message names characteristic and input)."""
+
+__all__ = ["ALTERNATIVES", "KPP_INPUTS", "KPP_INSTRUMENTS", "CharacteristicsResult", "MissingInputWarning",
+           "build_characteristics", "coverage"]
 
 MACRO_SERIES = ("default_spread", "term_spread", "vix_innovation")  # the same for every bond in a month
 RISK_WINDOW = 36  # months of the rolling risk measures and betas
 RISK_MIN = 24
+VOL_WINDOW = 24  # months of bond volatility (KPP 2023, Table A.I: "over the past 24 months")
+VOL_MIN = 16
+
+#: The 29 characteristics of Kelly, Palhares and Pruitt (2023, JF), Appendix Table A.I, under bondpremia's names,
+#: in the paper's order (13 bond, 10 accounting, 5 equity, 1 macro-beta instruments; IPCA adds a constant).
+KPP_INSTRUMENTS = (
+    "age", "coupon", "face_value", "book_to_price", "debt_to_ebitda", "duration", "equity_momentum",
+    "earnings_to_price", "market_cap", "equity_vol", "total_debt", "bond_momentum", "industry_adj_momentum",
+    "bond_momentum_x_rating", "book_leverage", "market_leverage", "turnover_vol", "spread", "operating_leverage",
+    "gross_profitability", "profitability_change_5y", "rating", "distance_to_default", "bond_skew",
+    "log_spread_momentum", "spread_to_d2d", "bond_vol", "value_at_risk", "vix_beta",
+)
+
+#: characteristic -> the inputs it needs (panel roles of :data:`bondpremia.characteristics.grid.ROLES`, or
+#: ``macro:<column>``); "a|b" means either. Used to name what is missing when a characteristic cannot be built.
+KPP_INPUTS: dict[str, tuple[str, ...]] = {
+    "age": ("offering_date",), "coupon": ("coupon",), "face_value": ("par",),
+    "book_to_price": ("pricetobook",), "debt_to_ebitda": ("debt", "ebitda"), "duration": ("duration",),
+    "equity_momentum": ("stock_price",), "earnings_to_price": ("pricetoearnings",), "market_cap": ("market_cap",),
+    "equity_vol": ("stock_price",), "total_debt": ("debt",), "bond_momentum": ("ret",),
+    "industry_adj_momentum": ("ret", "industry"), "bond_momentum_x_rating": ("ret", "rating"),
+    "book_leverage": ("debt", "market_cap", "pricetobook"), "market_leverage": ("debt", "market_cap"),
+    "turnover_vol": ("sales", "assets"), "spread": ("oas",), "operating_leverage": ("sales", "ebitda"),
+    "gross_profitability": ("gross_profit|grossmargin+sales", "assets"),
+    "profitability_change_5y": ("gross_profit|grossmargin+sales", "assets"), "rating": ("rating",),
+    "distance_to_default": ("pd|market_cap+debt+stock_price",),
+    "bond_skew": ("ret",), "log_spread_momentum": ("oas",),
+    "spread_to_d2d": ("oas", "pd|market_cap+debt+stock_price"), "bond_vol": ("ret",), "value_at_risk": ("ret",),
+    "vix_beta": ("ret", "macro:Mkt-RF", "macro:SMB", "macro:HML", "macro:def_ret|corporate_ret+treasury_ret",
+                 "macro:term_ret|treasury_ret", "macro:vix_innovation"),
+}
+
+#: Alternative definitions (named options, not KPP's): ``var5`` minus the 5% quantile of 36 monthly returns,
+#: ``spread_over_dd`` spread / DD (bondpremia's definitions before they followed KPP).
+ALTERNATIVES = ("var5", "spread_over_dd")
 
 
 @dataclass
 class CharacteristicsResult:
     """``panel``: long (``id, date``, characteristics, ``exret_next``); ``coverage``: month x characteristic
-    non-missing shares; ``names``: the characteristics computed."""
+    non-missing shares (a KPP characteristic that could not be built is a column of zeros); ``names``: the
+    characteristics computed; ``missing``: KPP characteristic -> the inputs it lacked; ``notes``: what was
+    approximated (e.g. risk measures on excess instead of credit-excess returns)."""
 
     panel: pd.DataFrame
     coverage: pd.DataFrame
     names: list[str]
+    missing: dict[str, list[str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def cross_sectional(self) -> list[str]:
@@ -89,6 +136,28 @@ def _vw_mean(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     return np.divide(num, den, out=np.full(len(num), np.nan), where=den > 0)
 
 
+def _lead(x: np.ndarray) -> np.ndarray:
+    """Row t gets the value of row t + 1 (NaN in the last row): a beginning-of-month field of month t + 1 is the
+    value known at the end of month t."""
+    out = np.full_like(x, np.nan)
+    out[:-1] = x[1:]
+    return out
+
+
+def _macro_col(macro: pd.DataFrame | None, dates: pd.DatetimeIndex, name: str) -> np.ndarray | None:
+    if macro is None or name not in macro.columns:
+        return None
+    return macro[name].reindex(dates).to_numpy(dtype=float)
+
+
+def _have(need: str, roles: dict[str, str], macro: pd.DataFrame | None) -> bool:
+    """Whether an entry of :data:`KPP_INPUTS` is available: ``a|b+c`` is a or (b and c)."""
+    if need.startswith("macro:"):
+        cols = set(macro.columns) if macro is not None else set()
+        return any(all(p in cols for p in alt.split("+")) for alt in need[len("macro:"):].split("|"))
+    return any(all(p in roles for p in alt.split("+")) for alt in need.split("|"))
+
+
 def build_characteristics(
     panel: pd.DataFrame,
     macro: pd.DataFrame | None = None,
@@ -98,58 +167,95 @@ def build_characteristics(
     winsor: float | None = None,
     window: int = RISK_WINDOW,
     min_obs: int = RISK_MIN,
+    vol_window: int = VOL_WINDOW,
+    vol_min_obs: int = VOL_MIN,
     corporate_index: bool = False,
+    bom_timing: str = "ice_bom",
+    universe: str | None = None,
+    alternatives: tuple[str, ...] | list[str] = (),
+    strict: bool = False,
 ) -> CharacteristicsResult:
-    """Compute every characteristic the panel's columns allow.
+    """Compute every characteristic the panel's columns allow (definitions of Kelly, Palhares and Pruitt 2023,
+    Appendix Table A.I, where they define one; docs/characteristics.md has the table).
 
     Parameters
     ----------
     panel:
-        Long bond-month panel (columns recognized by :data:`bondpremia.characteristics.grid.ROLES`).
+        Long bond-month panel (columns recognized by :data:`bondpremia.characteristics.grid.ROLES`,
+        case-insensitive, ICE ``*_BOM``/``*_EOM`` suffixes included).
     macro:
         Month-end indexed frame with any of ``default_spread, term_spread, vix_innovation, rf`` (decimals; see
-        :func:`bondpremia.characteristics.macro.read_macro_folder`), and Fama-French ``Mkt-RF, SMB, HML``
-        (decimals) and a Treasury return ``treasury_ret`` when available. Needed for the macro series and the
-        VIX beta; the bond-market and industry betas use the panel itself.
+        :func:`bondpremia.characteristics.macro.read_macro_folder`), the Fama-French ``Mkt-RF, SMB, HML``, and
+        the returns ``def_ret`` (corporate minus Treasury) and ``term_ret`` (Treasury minus bill), or
+        ``corporate_ret`` and ``treasury_ret`` to form them. Needed for the macro series and the VIX beta.
     units:
         ``{"ret": "percent"|"decimal", "oas": "bp"|"percent"|"decimal"}``; default: ICE units (percent, bp)
         when the panel has ICE column names (``Return``, ``oas``), otherwise decimals.
     rank:
         Replace every characteristic by its cross-sectional rank in [-0.5, 0.5] per month, missing -> 0
-        (Kelly, Pruitt and Su 2019). The macro series (:data:`MACRO_SERIES`, one value per month) keep their
-        values: a rank across bonds that all share a value carries nothing.
+        (Kelly, Pruitt and Su 2019). The macro series (:data:`MACRO_SERIES`) keep their values.
     winsor:
         Winsorize every cross-sectional characteristic per month at ``winsor`` and ``1 - winsor`` before
         ranking.
     window, min_obs:
-        Months in the rolling risk measures and betas, and the fewest usable months.
+        Months (and fewest usable months) of the betas, skewness and value-at-risk (36, 24).
+    vol_window, vol_min_obs:
+        Months of bond volatility (24, as KPP) and the fewest usable.
     corporate_index:
-        Take the corporate index return ``macro["corporate_ret"]`` (e.g. the LQD ETF) as the bond market instead
-        of the panel's own value-weighted return. Either is orthogonalized to ``macro["treasury_ret"]`` when
-        that is given (walk-forward slope, :func:`bondpremia.characteristics.macro.bond_market_return`).
+        Take the corporate index return ``macro["corporate_ret"]`` as the bond market instead of the panel's own
+        value-weighted return (orthogonalized to ``macro["treasury_ret"]`` when given).
+    bom_timing:
+        ``"ice_bom"`` (default): a beginning-of-month field (``oas_BOM``) reported on the row of month t + 1 is
+        the value at the end of month t, so characteristic t takes it from row t + 1 -- known at t, no
+        look-ahead. ``"as_reported"`` treats it as a value of the end of its own row's month.
+    universe:
+        ``"kpp"``: keep only bond-months with a spread between 50 and 2,000 bp and a duration of at least 0.25
+        years at t (KPP 2023, Section II; before ranking, so ranks are within the universe).
+    alternatives:
+        Extra characteristics under alternative definitions (:data:`ALTERNATIVES`).
+    strict:
+        Raise :class:`InputError` instead of warning when a KPP characteristic cannot be built.
     """
     if not isinstance(panel, pd.DataFrame) or panel.empty:
         raise InputError("the panel must be a non-empty DataFrame", column="panel")
+    if bom_timing not in ("ice_bom", "as_reported"):
+        raise InputError(f"bom_timing must be 'ice_bom' or 'as_reported', got {bom_timing!r}", column="bom_timing")
+    if universe not in (None, "kpp"):
+        raise InputError(f"universe must be None or 'kpp', got {universe!r}", column="universe")
+    unknown = [a for a in alternatives if a not in ALTERNATIVES]
+    if unknown:
+        raise InputError(f"unknown alternative definition(s) {unknown}; known: {list(ALTERNATIVES)}",
+                         column="alternatives")
     roles = resolve_columns(list(panel.columns))
+    bom = bom_roles(roles) if bom_timing == "ice_bom" else set()
     grid = make_grid(panel, roles)
     T, N = grid.shape
     ice = str(roles.get("ret", "")).lower() == "return"
     units = {**(ICE_UNITS if ice else {"ret": "decimal", "oas": "decimal"}), **(units or {})}
     dates = grid.dates
+    notes: list[str] = []
 
     def wide(role: str) -> np.ndarray | None:
-        return grid.wide(_numeric(panel, roles[role])) if role in roles else None
+        if role not in roles:
+            return None
+        x = grid.wide(_numeric(panel, roles[role]))
+        return _lead(x) if role in bom else x
 
     chars: dict[str, np.ndarray] = {}
     ret = wide("ret")
     if ret is not None and units["ret"] == "percent":
         ret = ret / 100.0
     exret = wide("exret")
-    rf = None
-    if macro is not None and "rf" in macro.columns:
-        rf = macro["rf"].reindex(dates).to_numpy(dtype=float)
+    rf = _macro_col(macro, dates, "rf")
     if exret is None and ret is not None:
         exret = ret - (rf[:, None] if rf is not None else 0.0)
+    credit = wide("credit_exret")
+    if credit is not None and units["ret"] == "percent":
+        credit = credit / 100.0
+    risk_ret = credit if credit is not None else exret
+    if credit is None and exret is not None:
+        notes.append("no credit-excess return column (credit_exret): bond_vol, bond_skew and value_at_risk are "
+                     "computed on returns in excess of the risk-free rate, not of a duration-matched Treasury")
     # --- bond -------------------------------------------------------------------------------------------------
     if "offering_date" in roles:
         off = _wide_dates(panel, roles["offering_date"], grid)
@@ -175,6 +281,8 @@ def build_characteristics(
             rating = grid.wide(_clean(nums.to_numpy(dtype=float)))
         else:
             rating = np.asarray(d.rating_numeric(grid.wide(col.to_numpy(dtype=object), dtype=object)), dtype=float)
+        if "rating" in bom:
+            rating = _lead(rating)
         chars["rating"] = rating
     oas = wide("oas")
     spread = None
@@ -199,9 +307,9 @@ def build_characteristics(
         chars["earnings_to_price"] = np.asarray(d.earnings_to_price(price_to_earnings=pe))
     if mcap is not None:
         chars["market_cap"] = np.asarray(d.market_cap(mcap))
+    ebitda = wide("ebitda")
     if debt is not None:
         chars["total_debt"] = np.asarray(d.total_debt(debt))
-        ebitda = wide("ebitda")
         if ebitda is not None:
             chars["debt_to_ebitda"] = np.asarray(d.debt_to_ebitda(debt, ebitda))
         if mcap is not None:
@@ -210,12 +318,19 @@ def build_characteristics(
                 with np.errstate(invalid="ignore", divide="ignore"):
                     book = np.where(pb > 0, mcap / pb, np.nan)  # book equity = market cap / (price / book)
                 chars["book_leverage"] = np.asarray(d.book_leverage(debt, book))
-    gm = wide("grossmargin")
+    sales, assets = wide("sales"), wide("assets")
+    if sales is not None and ebitda is not None:
+        chars["operating_leverage"] = np.asarray(d.operating_leverage(sales, ebitda))
+    if sales is not None and assets is not None:
+        chars["turnover_vol"] = np.asarray(d.sales_volatility(sales, assets))
+    gm, gp = wide("grossmargin"), wide("gross_profit")
+    if assets is not None and (gp is not None or (gm is not None and sales is not None)):
+        gpa = np.asarray(d.gross_profitability(gp, assets) if gp is not None
+                         else d.gross_profitability(total_assets=assets, gross_margin=gm, revenue=sales))
+        chars["gross_profitability"] = gpa
+        chars["profitability_change_5y"] = np.asarray(d.profitability_change_5y(gpa))
     if gm is not None:
-        # an index-style panel has gross margin (gross profit / sales), not gross profit / assets: it is the
-        # profitability measure used, and named for what it is
-        chars["gross_margin"] = gm
-        chars["profitability_change_5y"] = np.asarray(d.profitability_change_5y(gm))
+        chars["gross_margin"] = gm  # gross profit / sales, percent: not KPP's profitability, kept under its name
     pdef = wide("pd")
     dd = None
     if pdef is not None:
@@ -227,12 +342,17 @@ def build_characteristics(
         chars["distance_to_default"] = dd
         if spread is not None:
             chars["spread_to_d2d"] = np.asarray(d.spread_to_d2d(spread, dd))
+            if "spread_over_dd" in alternatives:
+                chars["spread_over_dd"] = np.asarray(d.spread_to_d2d(spread, dd, kind="ratio"))
     # --- risk -----------------------------------------------------------------------------------------------
+    if risk_ret is not None:
+        chars["bond_vol"] = rolling_moments(risk_ret, window=vol_window, min_obs=vol_min_obs).std
+        chars["bond_skew"] = rolling_moments(risk_ret, window=window, min_obs=min_obs).skew
+        # KPP: "the second lowest credit excess return over the past 36 months" (a return, usually negative)
+        chars["value_at_risk"] = np.asarray(rolling_order_statistic(risk_ret, window=window, k=2, min_obs=min_obs))
     if ret is not None:
-        mom = rolling_moments(ret, window=window, min_obs=min_obs)
-        chars["bond_vol"] = mom.std
-        chars["bond_skew"] = mom.skew
-        chars["var5"] = -np.asarray(rolling_quantile(ret, window=window, q=0.05, min_obs=min_obs))
+        if "var5" in alternatives:
+            chars["var5"] = -np.asarray(rolling_quantile(ret, window=window, q=0.05, min_obs=min_obs))
         chars["bond_momentum"] = np.asarray(d.bond_momentum(ret, 6, 1))
         if rating is not None:
             chars["bond_momentum_x_rating"] = np.asarray(d.rating_momentum_interaction(chars["bond_momentum"],
@@ -241,7 +361,8 @@ def build_characteristics(
     if volume is not None and par is not None:
         with np.errstate(invalid="ignore", divide="ignore"):
             turnover = np.where(par > 0, volume / par, np.nan)
-        chars["turnover_vol"] = rolling_moments(turnover, window=12, min_obs=6).std
+        # trading turnover (bond volume / amount outstanding), not KPP's sales-based turnover volatility
+        chars["trading_turnover_vol"] = rolling_moments(turnover, window=12, min_obs=6).std
     if spread is not None:
         chars["log_spread_momentum"] = np.asarray(d.log_spread_momentum(spread, 6, 1))
     industry = None
@@ -274,16 +395,53 @@ def build_characteristics(
             ind_ret = _industry_returns(exret, w_lag, industry)
             X = np.stack([np.broadcast_to(market[:, None], exret.shape), ind_ret], axis=2)
             chars["industry_beta"] = rolling_ols(exret, X, window=window, min_obs=min_obs).coef[:, :, 2]
-        need = ["Mkt-RF", "SMB", "HML", "default_spread", "term_spread", "vix_innovation"]
-        if macro is not None and all(c in macro.columns for c in need):
-            F = macro[need].reindex(dates).to_numpy(dtype=float)
-            chars["vix_beta"] = rolling_ols(exret, F, window=window, min_obs=min_obs).coef[:, :, -1]
+        vix_x = _vix_regressors(macro, dates, rf)
+        if vix_x is not None:
+            coef = rolling_ols(exret, vix_x, window=window, min_obs=min_obs).coef
+            chars["vix_beta"] = coef[:, :, -2] + coef[:, :, -1]  # current + lagged VIX innovation (KPP Table A.I)
     # --- macro series (common to all bonds) -----------------------------------------------------------------
     if macro is not None:
         for name in MACRO_SERIES:
             if name in macro.columns:
                 chars[name] = np.broadcast_to(macro[name].reindex(dates).to_numpy(dtype=float)[:, None], (T, N))
-    return _assemble(grid, chars, exret, rank=rank, winsor=winsor)
+    missing = {c: [n for n in KPP_INPUTS[c] if not _have(n, roles, macro)] or ["(all inputs empty)"]
+               for c in KPP_INSTRUMENTS if c not in chars}
+    if missing:
+        text = "; ".join(f"{c} needs {', '.join(v)}" for c, v in missing.items())
+        if strict:
+            raise InputError(f"{len(missing)} KPP characteristic(s) cannot be built: {text}", column="panel")
+        warnings.warn(f"{len(missing)} of the 29 KPP characteristics cannot be built from this panel: {text}",
+                      MissingInputWarning, stacklevel=2)
+    keep = None
+    if universe == "kpp":
+        if spread is None or "duration" not in chars:
+            raise InputError("universe='kpp' needs a spread (oas) and a duration column", column="universe")
+        keep = (spread >= 0.005) & (spread <= 0.20) & (chars["duration"] >= 0.25)
+    res = _assemble(grid, chars, exret, rank=rank, winsor=winsor, keep=keep)
+    for c in missing:
+        res.coverage[c] = 0.0
+    res.missing, res.notes = missing, notes
+    return res
+
+
+def _vix_regressors(macro: pd.DataFrame | None, dates: pd.DatetimeIndex, rf: np.ndarray | None) -> np.ndarray | None:
+    """(T, 7): Mkt-RF, SMB, HML, the DEF and TERM returns, the VIX innovation and its lag; None when an input is
+    missing. DEF = corporate minus Treasury return, TERM = Treasury minus the bill rate (Fama and French 1993),
+    taken from ``def_ret``/``term_ret`` or formed from ``corporate_ret``, ``treasury_ret`` and ``rf``."""
+    found = [_macro_col(macro, dates, c) for c in ("Mkt-RF", "SMB", "HML", "vix_innovation")]
+    dfr, trm = _macro_col(macro, dates, "def_ret"), _macro_col(macro, dates, "term_ret")
+    corp, tsy = _macro_col(macro, dates, "corporate_ret"), _macro_col(macro, dates, "treasury_ret")
+    if dfr is None and corp is not None and tsy is not None:
+        dfr = corp - tsy
+    if trm is None and tsy is not None:
+        trm = tsy - (rf if rf is not None else 0.0)
+    cols = [c for c in found if c is not None]
+    if len(cols) < len(found) or dfr is None or trm is None:
+        return None
+    mkt, smb, hml, vix = cols
+    lag = np.full_like(vix, np.nan)
+    lag[1:] = vix[:-1]
+    return np.column_stack([mkt, smb, hml, dfr, trm, vix, lag])
 
 
 def _industry_returns(exret: np.ndarray, weights: np.ndarray, industry: np.ndarray) -> np.ndarray:
@@ -304,10 +462,15 @@ def _industry_returns(exret: np.ndarray, weights: np.ndarray, industry: np.ndarr
 
 
 def _assemble(grid: Grid, chars: dict[str, np.ndarray], exret: np.ndarray | None, *, rank: bool,
-              winsor: float | None) -> CharacteristicsResult:
+              winsor: float | None, keep: np.ndarray | None = None) -> CharacteristicsResult:
     names = list(chars)
+    if keep is not None:  # a universe filter: rows outside it leave the panel before winsorizing and ranking
+        inside = keep[grid.row, grid.col]
+        grid = Grid(grid.dates, grid.ids, grid.row[inside], grid.col[inside])
     long = pd.DataFrame({"id": grid.ids.to_numpy()[grid.col], "date": grid.dates.to_numpy()[grid.row]})
     present = pd.DataFrame({"date": long["date"]})
+    on_grid = np.full(grid.shape, False)
+    on_grid[grid.row, grid.col] = True
     for name in names:
         x = np.where(np.isfinite(chars[name]), chars[name], np.nan)
         present[name] = np.isfinite(grid.long(x))
@@ -315,11 +478,9 @@ def _assemble(grid: Grid, chars: dict[str, np.ndarray], exret: np.ndarray | None
             long[name] = grid.long(x)
             continue
         if winsor is not None:
-            x = np.asarray(winsorize(x, lower=winsor, upper=1.0 - winsor))
+            x = np.asarray(winsorize(np.where(on_grid, x, np.nan), lower=winsor, upper=1.0 - winsor))
         if rank:
             # ranks among the bonds in the panel that month; missing -> 0 after ranking
-            on_grid = np.full(x.shape, False)
-            on_grid[grid.row, grid.col] = True
             x = np.asarray(cross_sectional_rank(np.where(on_grid, x, np.nan), missing="zero"))
         long[name] = grid.long(x)
     if exret is not None:

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy.special import ndtri
+from scipy.special import ndtr, ndtri
 
 from bondpremia.errors import InputError
 
@@ -61,10 +61,12 @@ __all__ = [
     "market_leverage",
     "momentum",
     "operating_leverage",
+    "operating_leverage_novy_marx",
     "profitability_change_5y",
     "rating_momentum_interaction",
     "rating_numeric",
     "spread",
+    "sales_volatility",
     "spread_to_d2d",
     "time_to_maturity",
     "total_debt",
@@ -502,18 +504,27 @@ def distance_to_default_from_pd(pd_, unit: str = "decimal"):
     return _wrap(np.where(ok, -ndtri(np.where(ok, p, 0.5)), np.nan), template)
 
 
-def spread_to_d2d(spread, dd):
-    """Spread relative to distance to default: ``spread / DD`` (decimal spread per unit of DD).
+def spread_to_d2d(spread, dd, kind: str = "kpp"):
+    """Spread relative to the issuer's default risk.
 
-    KPP (2023) use the spread scaled by distance to default as a valuation ("cheapness") signal: a bond whose
-    spread is high for its issuer's distance from default is cheap. We implement the plain ratio with the spread
-    in the numerator, so HIGHER = CHEAPER (more spread per unit of default risk, proxied by 1/DD). The ratio is NaN
-    when ``DD <= 0`` (firm at or inside its default point, where the ratio changes sign and explodes), so such
-    distressed observations drop out rather than receive an extreme value. Unit: decimal spread per standard
-    deviation.
+    ``kind="kpp"`` (default): ``spread / (1 - N(DD)) = spread / N(-DD)``, the option-adjusted spread divided by the
+    Merton default probability implied by the distance to default -- Kelly, Palhares and Pruitt (2023, JF),
+    Appendix Table A.I, "spread-to-D2D": "the option-adjusted spread, divided by one minus the cumulative
+    distribution function" of D2D. Unit: decimal spread per unit of default probability (large: a spread that
+    default risk does not explain). Defined for every finite DD (also DD <= 0).
+
+    ``kind="ratio"``: the plain ratio ``spread / DD`` (decimal spread per standard deviation; NaN when
+    ``DD <= 0``, where the ratio changes sign and explodes), the definition bondpremia used before; its rank
+    correlation with the KPP measure is negative across issuers with positive DD.
     """
     values, template = _panels({"spread": spread, "dd": dd})
-    return _wrap(_ratio(values["spread"], values["dd"]), template)
+    if kind == "kpp":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pd_ = ndtr(-values["dd"])
+        return _wrap(_ratio(values["spread"], pd_), template)
+    if kind == "ratio":
+        return _wrap(_ratio(values["spread"], values["dd"]), template)
+    raise InputError(f"kind must be 'kpp' or 'ratio', got {kind!r}", column="kind")
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -653,18 +664,57 @@ def profitability_change_5y(profitability, months: int = 60, require_all: bool =
     return _wrap(out, template)
 
 
-def operating_leverage(costs, total_assets, *, sga=None):
+def operating_leverage(sales, ebitda):
+    """Operating leverage ``(sales - EBITDA) / EBITDA``: operating costs per unit of operating profit.
+
+    Kelly, Palhares and Pruitt (2023, JF), Appendix Table A.I: "sales minus EBITDA, divided by EBITDA". NaN where
+    EBITDA <= 0 (the ratio changes sign and explodes) or an input is missing. Unit: ratio.
+    The Novy-Marx (2011) asset-scaled version is :func:`operating_leverage_novy_marx`.
+    """
+    values, template = _panels({"sales": sales, "ebitda": ebitda})
+    e = values["ebitda"]
+    return _wrap(_ratio(values["sales"] - e, e), template)
+
+
+def operating_leverage_novy_marx(costs, total_assets, *, sga=None):
     """Operating leverage (Novy-Marx 2011, RFS): ``(COGS + SG&A) / total assets``.
 
     ``costs`` are operating costs (COGS + SG&A); if ``sga`` is given, ``costs`` is COGS and SG&A is added (a
     missing SG&A makes the result NaN). Non-positive total assets give NaN. Unit: ratio (per year). Source:
-    Novy-Marx (2011), "Operating leverage", Review of Finance 15(1); KPP (2023).
+    Novy-Marx (2011), "Operating leverage", Review of Finance 15(1). KPP's definition is
+    :func:`operating_leverage`.
     """
     values, template = _panels(
         {"costs": costs, "total_assets": total_assets, **({"sga": sga} if sga is not None else {})}
     )
     c = values["costs"] + values["sga"] if sga is not None else values["costs"]
     return _wrap(_ratio(c, values["total_assets"]), template)
+
+
+def sales_volatility(sales, total_assets, *, quarters: int = 12, min_quarters: int = 8):
+    """KPP's "turnover volatility": the standard deviation of quarterly sales / total assets.
+
+    Kelly, Palhares and Pruitt (2023, JF), Appendix Table A.I: "the quarterly standard deviation of sales divided
+    by assets". On the monthly grid the quarterly values are read every three months back from ``t``: rows
+    ``t, t-3, ..., t-3 (quarters - 1)``; the sample standard deviation (``ddof=1``) of the available ones, NaN
+    with fewer than ``min_quarters``. The window is not legible in the sources we could read: 12 quarters is our
+    choice (the 36 months of the other risk measures). ``sales`` must be quarterly flows repeated in the months of
+    their quarter (as a merged Compustat or index file carries them). Unit: ratio (quarterly sales per unit of
+    assets). Trading turnover (bond volume / amount outstanding) is a different characteristic.
+    """
+    q, mq = _check_window(quarters, 0, 2)[0], int(min_quarters)
+    if not 2 <= mq <= q:
+        raise InputError(f"min_quarters must be in 2..{q}, got {min_quarters!r}", column="min_quarters")
+    values, template = _panels({"sales": sales, "total_assets": total_assets})
+    x = _ratio(values["sales"], values["total_assets"])
+    stack = np.stack([_lag(x, 3 * k) for k in range(q)])  # (q, T, N)
+    ok = np.isfinite(stack)
+    n = ok.sum(axis=0)
+    z = np.where(ok, stack, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = z.sum(axis=0) / n
+        var = (np.where(ok, stack - mean, 0.0) ** 2).sum(axis=0) / (n - 1)
+    return _wrap(np.where(n >= mq, np.sqrt(var), np.nan), template)
 
 
 def book_leverage(debt, book_equity):

@@ -3,7 +3,10 @@
 A long panel (one row a bond-month) is laid onto consecutive month ends (rows) x bonds (columns); a month
 without an observation is a NaN row, so every window and every lag is in **calendar months**, never "the previous
 available row". Column names of TRACE monthly panels (``bondpremia trace monthly``) and of index-constituent
-panels in the ICE BofA style are recognized (``ROLES``).
+panels in the ICE BofA style are recognized (``ROLES``), case-insensitively. An ICE field may carry a timing
+suffix: ``oas_EOM`` (end of the row's month, the same as no suffix) or ``oas_BOM`` (beginning of the row's month,
+that is the end of the month before); with both, the end-of-month field is used. Which roles came from a
+beginning-of-month field is in :func:`bom_roles`; the builder moves them to the month they are known in.
 """
 
 from __future__ import annotations
@@ -15,14 +18,16 @@ import pandas as pd
 
 from bondpremia.errors import InputError
 
-__all__ = ["ICE_UNITS", "ROLES", "Grid", "make_grid", "resolve_columns"]
+__all__ = ["ICE_UNITS", "ROLES", "Grid", "bom_roles", "make_grid", "resolve_columns"]
 
 # role -> accepted column names (first match wins, case-insensitive)
 ROLES: dict[str, tuple[str, ...]] = {
     "id": ("cusip_id", "isin", "id", "cusip", "bond_id"),
     "date": ("date", "pricing_date", "month"),
-    "ret": ("ret", "return", "bond_ret"),
+    "ret": ("ret", "return", "bond_ret", "ret_eom"),
     "exret": ("exret", "excess_return"),
+    # return minus the return of a duration-matched Treasury (KPP's "credit excess return")
+    "credit_exret": ("credit_exret", "credit_excess_return", "excess_return_credit"),
     "rf": ("rf",),
     "oas": ("oas", "spread", "oas_bp"),
     "duration": ("dur", "duration", "mod_dur"),
@@ -30,7 +35,7 @@ ROLES: dict[str, tuple[str, ...]] = {
     "coupon": ("coupon",),
     "par": ("paramount", "amount_outstanding", "par_amount", "face_value"),
     "maturity": ("maturity", "maturity_date"),
-    "offering_date": ("offering_date", "issue_date", "dated_date"),
+    "offering_date": ("offering_date", "issue_date", "dated_date", "first_issue_date"),
     "industry": ("industry", "sector level 3", "sector_level_3", "sector level 2", "sector_level_2",
                  "sector level 1", "sector_level_1", "sector"),
     "stock_price": ("stock_price", "prc"),
@@ -42,6 +47,9 @@ ROLES: dict[str, tuple[str, ...]] = {
     "pricetobook": ("pricetobook", "price_to_book"),
     "pricetoearnings": ("pricetoearnings", "price_to_earnings", "pe"),
     "leverageratio": ("leverageratio", "leverage_ratio"),
+    "sales": ("sales", "revenue", "revt", "saleq"),
+    "assets": ("assets", "total_assets", "atq"),
+    "gross_profit": ("gross_profit", "gp", "gpq"),
     "pd": ("pd_drisk", "default_probability"),
     "volume": ("vol_par", "volume", "par_volume"),
     "mv": ("mv", "market_value"),
@@ -55,18 +63,25 @@ SENTINEL = -99.99
 
 def resolve_columns(columns: list[str]) -> dict[str, str]:
     """Map each role of :data:`ROLES` to the panel's column that plays it (roles without a column are left
-    out). ``id`` and ``date`` are required."""
+    out). Per accepted name, the plain column wins, then ``<name>_EOM``, then ``<name>_BOM`` (case-insensitive).
+    ``id`` and ``date`` are required."""
     lower = {str(c).strip().lower(): c for c in columns}
     found = {}
     for role, names in ROLES.items():
         for n in names:
-            if n in lower:
-                found[role] = lower[n]
+            hit = next((lower[c] for c in (n, f"{n}_eom", f"{n}_bom") if c in lower), None)
+            if hit is not None:
+                found[role] = hit
                 break
     for need in ("id", "date"):
         if need not in found:
             raise InputError(f"no {need} column: expected one of {list(ROLES[need])}", column=need)
     return found
+
+
+def bom_roles(found: dict[str, str]) -> set[str]:
+    """The roles of :func:`resolve_columns`'s mapping read from a beginning-of-month (``*_BOM``) field."""
+    return {role for role, col in found.items() if str(col).strip().lower().endswith("_bom")}
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,16 @@ def build(
     corporate_index: Annotated[bool, typer.Option("--corporate-index", help="Bond market = the LQD ETF return of "
                                                   "the macro folder instead of the panel's value-weighted return.")
                                ] = False,
+    bom_timing: Annotated[str, typer.Option(help="ice_bom: a *_BOM field on the row of t+1 is the value at the end "
+                                                 "of t (default); as_reported: use it on its own row.")
+                          ] = "ice_bom",
+    universe: Annotated[str | None, typer.Option(help="kpp: only bond-months with a spread of 50-2,000 bp and a "
+                                                      "duration of at least 0.25 years.")] = None,
+    alternative: Annotated[list[str] | None, typer.Option(help="Also build an alternative definition: var5, "
+                                                              "spread_over_dd (repeatable).")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Fail when a Kelly-Palhares-Pruitt characteristic cannot "
+                                                          "be built (default: a warning naming the inputs).")
+                      ] = False,
 ) -> None:
     """Write OUT/characteristics.parquet (id, date, one column per characteristic, exret_next) and
     OUT/coverage.csv (non-missing share per characteristic and month)."""
@@ -56,9 +66,20 @@ def build(
         mac = read_macro_folder(macro)
     units = {k: v for k, v in (("ret", ret_unit), ("oas", oas_unit)) if v is not None}
     t0 = time.perf_counter()
-    with console.status(f"characteristics of {len(frame):,} bond-months"):
+    import warnings
+
+    from bondpremia.characteristics import MissingInputWarning
+
+    with console.status(f"characteristics of {len(frame):,} bond-months"), warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always", MissingInputWarning)
         res = cli_input(build_characteristics, frame, mac, units=units or None, rank=rank, winsor=winsor,
-                        corporate_index=corporate_index)
+                        corporate_index=corporate_index, bom_timing=bom_timing, universe=universe,
+                        alternatives=tuple(alternative or ()), strict=strict)
+    for item in w:
+        if issubclass(item.category, MissingInputWarning):
+            console.print(f"warning: {item.message}", markup=False, highlight=False, soft_wrap=True)
+    for note in res.notes:
+        console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
     out.mkdir(parents=True, exist_ok=True)
     res.panel.to_parquet(out / "characteristics.parquet", index=False)
     res.coverage.to_csv(out / "coverage.csv")

@@ -23,12 +23,15 @@ def fit(
     factors: Annotated[int, typer.Option("--factors", help="Number of latent factors K.")],
     out: Annotated[Path, typer.Option(help="Output directory (fit.json, gamma.csv, factors.csv).")],
     intercept: Annotated[bool, typer.Option("--intercept", help="Estimate Gamma_alpha.")] = False,
+    constant: Annotated[bool, typer.Option("--constant/--no-constant", help="Add a constant instrument (Kelly, "
+                                           "Pruitt and Su 2019; default).")] = True,
     oos_start: Annotated[str | None, typer.Option(help="First out-of-sample month, YYYY-MM (recursive fits).")] = None,
     bootstrap: Annotated[int, typer.Option(help="Draws of the Gamma_alpha bootstrap test (needs --intercept).")] = 0,
     returns: Annotated[str, typer.Option(help="Return column (excess return of month t+1 on the row of t).")] = "ret",
     entity: Annotated[str, typer.Option(help="Bond identifier column.")] = "id",
     date: Annotated[str, typer.Option(help="Date column.")] = "date",
-    chars: Annotated[str | None, typer.Option(help="Comma-separated characteristics (default: every other column "
+    chars: Annotated[str | None, typer.Option(help="Comma-separated characteristics, or kpp for the Kelly-Palhares-"
+                                                   "Pruitt instruments the panel has (default: every other column "
                                                    "that varies across bonds).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
     drop_singular_months: Annotated[bool, typer.Option(
@@ -38,6 +41,15 @@ def fit(
     """Fit IPCA and write the estimates; prints the R-squared values as JSON."""
     panel = read_panel(chars_file)
     names = [c.strip() for c in chars.split(",")] if chars else None
+    if names == ["kpp"]:  # the instruments of Kelly, Palhares and Pruitt (2023, Table A.I) that the panel has
+        from bondpremia.characteristics import KPP_INSTRUMENTS
+
+        names = [c for c in KPP_INSTRUMENTS if c in panel.columns]
+        absent = [c for c in KPP_INSTRUMENTS if c not in panel.columns]
+        if not names:
+            raise InputError("none of the 29 KPP characteristics is a column of the panel", column="--chars")
+        if absent:
+            print(f"note: {len(absent)} of the 29 KPP instruments are not in the panel: {absent}", file=sys.stderr)
     if date in panel.columns:
         panel[date] = pd.to_datetime(panel[date])
     if names is None and date in panel.columns:
@@ -49,7 +61,8 @@ def fit(
         if len(names) < len(others):
             print(f"note: left out {[c for c in others if not varies[c]]}: the same for every bond in every month "
                   "(pass --chars to choose the instruments)", file=sys.stderr)
-    model = IPCA(n_factors=factors, intercept=intercept, singular_months="drop" if drop_singular_months else "keep")
+    model = IPCA(n_factors=factors, intercept=intercept, constant=constant,
+                 singular_months="drop" if drop_singular_months else "keep")
     model.fit(panel, returns=returns, chars=names, entity=entity, date=date)
     result = model.summary()
     if oos_start is not None:

@@ -66,23 +66,60 @@ def _singular_months(W: FloatArray) -> npt.NDArray[np.bool_]:
     return np.asarray(zero | (eig[:, 0] < 1e-10 * eig[:, -1]))
 
 
-def _to_pandas(panel: Any) -> pd.DataFrame:
+#: Name of the constant instrument added with ``constant=True`` (KPS 2019: the instrument vector includes a constant).
+CONSTANT = "constant"
+
+
+def _to_pandas(panel: Any, entity: str | None = None, date: str | None = None) -> pd.DataFrame:
+    """A pandas frame with the entity and date as columns: a polars frame is converted; a pandas panel indexed by
+    an (entity, date) MultiIndex, as linearmodels and the ``ipca`` package take it, has its index moved to columns
+    named ``entity`` and ``date``."""
     if isinstance(panel, pd.DataFrame):
+        if isinstance(panel.index, pd.MultiIndex) and entity is not None and date is not None:
+            if panel.index.nlevels != 2:
+                raise InputError(f"a MultiIndex panel needs two levels (entity, date), got {panel.index.nlevels}",
+                                 column="index")
+            if entity in panel.columns or date in panel.columns:
+                return panel.reset_index(drop=True)
+            return panel.reset_index(names=[entity, date])
         return panel
     if hasattr(panel, "to_pandas"):
         return panel.to_pandas()
     raise InputError(f"panel must be a pandas or polars DataFrame, got {type(panel).__name__}")
 
 
+def _design(df: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """``df[columns]`` as float64, with a column of ones for :data:`CONSTANT` when the frame has no such column."""
+    real = [c for c in columns if not (c == CONSTANT and c not in df.columns)]
+    vals = df[real].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    if len(real) < len(columns):
+        vals = np.insert(vals, columns.index(CONSTANT), 1.0, axis=1)
+    return vals
+
+
+def _has_constant(df: pd.DataFrame, chars: list[str]) -> bool:
+    """Whether a characteristic is already the same non-zero number on every row (a user-supplied constant)."""
+    for c in chars:
+        if c == CONSTANT and c not in df.columns:
+            return True
+        if c not in df.columns:
+            continue  # _prepare names the missing column
+        x = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=np.float64)
+        x = x[np.isfinite(x)]
+        if len(x) and x[0] != 0 and np.all(x == x[0]):
+            return True
+    return False
+
+
 def _prepare(panel: Any, returns: str, chars: list[str], entity: str, date: str, missing: str,
              min_obs: int, chunk_cells: int = 40_000_000, singular_months: str = "keep") -> _Panel:
-    df = _to_pandas(panel)
+    df = _to_pandas(panel, entity, date)
     for col in [entity, date, returns, *chars]:
-        if col not in df.columns:
+        if col not in df.columns and col != CONSTANT:
             raise InputError(f"column not found; the panel has {list(df.columns)[:20]}", column=col)
     if len(set(chars)) != len(chars):
         raise InputError("characteristics are listed twice", column="chars")
-    vals = df[[returns, *chars]].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    vals = _design(df, [returns, *chars])
     bad = ~np.isfinite(vals)
     if bad.any():
         if missing == "raise":
@@ -285,6 +322,11 @@ class IPCA:
     ----------
     n_factors: number of latent factors K.
     intercept: estimate ``Gamma_alpha`` (characteristic-implied alphas, KPS eq. 1).
+    constant: add a constant instrument named ``"constant"`` to the characteristics (default). Kelly, Pruitt and
+        Su (2019, section 2) and Kelly, Palhares and Pruitt (2023) put a constant in the instrument vector ``z``,
+        so that each factor loading has a part common to all assets; without it a ranked characteristic panel
+        (mean zero every month) cannot load on the factors' average. Not added when a characteristic already is
+        the same non-zero number on every row. ``constant=False`` is the ``ipca`` package's plain fit.
     max_iter, tol: ALS budget and convergence tolerance (largest change in Gamma and the factors).
     ridge: penalty ``ridge * ||Gamma||^2`` per observation in the Gamma step (0: plain least squares).
     missing: ``"drop"`` drops rows with a missing return or characteristic (counted in ``n_dropped_``);
@@ -304,7 +346,7 @@ class IPCA:
 
     def __init__(self, n_factors: int = 1, intercept: bool = False, max_iter: int = 10_000, tol: float = 1e-10,
                  ridge: float = 0.0, missing: str = "drop", min_obs: int | None = None,
-                 singular_months: str = "keep") -> None:
+                 singular_months: str = "keep", constant: bool = True) -> None:
         if n_factors < 1:
             raise InputError("n_factors must be at least 1", column="n_factors")
         if missing not in ("drop", "raise"):
@@ -312,6 +354,7 @@ class IPCA:
         if singular_months not in ("keep", "drop"):
             raise InputError("singular_months must be 'keep' or 'drop'", column="singular_months")
         self.singular_months = singular_months
+        self.constant = constant
         self.n_factors = n_factors
         self.intercept = intercept
         self.max_iter = max_iter
@@ -326,9 +369,8 @@ class IPCA:
             date: str = "date", factors: pd.DataFrame | None = None, warm_start: IPCA | None = None) -> IPCA:
         """Estimate the model. ``factors`` are optional pre-specified observable factors (a DataFrame indexed by
         date); ``warm_start`` a fitted model whose Gamma starts the iterations."""
-        df = _to_pandas(panel)
-        if chars is None:
-            chars = [c for c in df.columns if c not in (returns, entity, date)]
+        df = _to_pandas(panel, entity, date)
+        chars = self._instruments(df, chars, returns, entity, date)
         K = self.n_factors
         if K > len(chars):
             raise InputError(f"n_factors={K} exceeds the number of characteristics ({len(chars)})",
@@ -338,6 +380,14 @@ class IPCA:
         self._fit_panel(p, factors, warm_start)
         self._columns = (entity, date)
         return self
+
+    def _instruments(self, df: pd.DataFrame, chars: list[str] | None, returns: str, entity: str, date: str
+                     ) -> list[str]:
+        """The characteristics (default: every other column), plus :data:`CONSTANT` with ``constant=True``."""
+        names = [c for c in df.columns if c not in (returns, entity, date)] if chars is None else list(chars)
+        if self.constant and CONSTANT not in names and not _has_constant(df, names):
+            names.append(CONSTANT)
+        return names
 
     def _observables(self, dates: pd.Index, factors: pd.DataFrame | None) -> tuple[FloatArray, list[str]]:
         cols, names = [], []
@@ -399,9 +449,9 @@ class IPCA:
         """Fitted returns ``z_it' b_t`` per row of ``panel``: ``kind="total"`` uses the month's factors (rows in
         months outside the fit give NaN), ``kind="predictive"`` the factor means ``lambda_``. The date column is
         the one named in ``fit`` unless given."""
-        df = _to_pandas(panel)
         date = date or self._columns[1]
-        Z = df[self.chars_].to_numpy(dtype=np.float64)
+        df = _to_pandas(panel, self._columns[0], date)
+        Z = _design(df, self.chars_)
         if kind == "total":
             F = self.factors_.reindex(df[date].to_numpy()).to_numpy()
             G = self._observables_for(df[date])
@@ -511,9 +561,8 @@ class IPCA:
         Gamma (total R^2) and its forecast is the factor mean through t-1 (predictive R^2). Nothing of month t
         enters the estimate used for month t.
         """
-        df = _to_pandas(panel)
-        if chars is None:
-            chars = [c for c in df.columns if c not in (returns, entity, date)]
+        df = _to_pandas(panel, entity, date)
+        chars = self._instruments(df, chars, returns, entity, date)
         p = _prepare(df, returns, list(chars), entity, date, self.missing, self.min_obs or self.n_factors + 1,
                      singular_months=self.singular_months)
         G, _ = self._observables(p.dates, None)
@@ -556,7 +605,8 @@ class IPCA:
 
     def summary(self) -> dict[str, Any]:
         return {
-            "n_factors": self.n_factors, "intercept": self.intercept, "n_iter": self.n_iter_,
+            "n_factors": self.n_factors, "intercept": self.intercept, "constant": CONSTANT in self.chars_,
+            "n_iter": self.n_iter_,
             "r2_total": self.r2_total_, "r2_pred": self.r2_pred_, "r2_total_x": self.r2_total_x_,
             "r2_pred_x": self.r2_pred_x_, "n_months": len(self.factors_), "n_dropped": self.n_dropped_,
         }

@@ -2,11 +2,14 @@
 
 Bonds of a few hundred issuers enter and leave the index (unbalanced panel, with occasional one-month gaps);
 firm-level stock prices and fundamentals drive the bonds' spreads and returns. Column names, units and quirks
-follow index-constituent files: ``Pricing_Date`` (month end), ``ISIN``, ``Return`` (percent), ``oas`` (basis
-points), ``DUR`` (years), ``Rating`` (ICE composite strings such as ``"BBB2"``), ``Coupon`` (percent),
-``ParAmount``, ``Maturity``, ``Sector level 3``, ``Stock_Price``, ``marketcap``, ``debt``, ``ebitda``, ``ebit``,
-``grossmargin`` (percent), ``pricetobook``, ``pricetoearnings``, ``PD_DRISK`` (percent), with ``-99.99`` for a
-missing fundamental.
+follow index-constituent files merged with issuer fundamentals: ``Pricing_Date`` (month end), ``ISIN``,
+``Return`` (percent), ``credit_exret`` (percent: the return minus that of a duration-matched Treasury),
+``oas_BOM`` (basis points, at the **beginning** of the row's month, i.e. the end of the month before), ``DUR``
+(years), ``Rating`` (ICE composite strings such as ``"BBB2"``), ``Coupon`` (percent), ``ParAmount``,
+``Maturity``, ``issue_date``, ``Sector level 3``, ``Stock_Price``, ``marketcap``, ``debt``, ``ebitda``, ``ebit``,
+``grossmargin`` (percent), ``pricetobook``, ``pricetoearnings``, ``leverageratio`` (percent), ``PD_DRISK``
+(percent), and the quarterly ``sales`` and ``assets`` (repeated in the months of their quarter), with ``-99.99``
+for a missing value.
 """
 
 from __future__ import annotations
@@ -73,12 +76,18 @@ def simulate_bond_panel(n_bonds: int = 5000, n_months: int = 190, seed: int = 0,
     ret_pct = 100 * (0.003 + 0.15 * r_stock[t, f] * notch / 22 + 0.01 * rng.standard_normal(len(b))
                      - dur * 0.002 * rng.standard_normal(len(b)))
     pd_pct = 100 * np.clip(0.0005 * np.exp(0.35 * notch) * rng.lognormal(0, 0.3, len(b)), 1e-5, 0.9)
+    tsy_pct = 100 * (0.002 - dur * 0.002 * rng.standard_normal(T)[t])  # a duration-matched Treasury return
+    # quarterly fundamentals: assets and sales change at quarter starts and repeat within the quarter
+    quarter = np.arange(T) // 3
+    assets = (debt + 0.8 * mcap)[quarter * 3]
+    sales = assets * np.clip(0.25 + 0.05 * rng.standard_normal((T, n_firms)), 0.02, None)[quarter * 3]
     month_end = pd.period_range(start_p, periods=T, freq="M").to_timestamp(how="end").normalize().to_numpy()
     frame = pd.DataFrame({
         "Pricing_Date": month_end[t],
         "ISIN": np.char.add("US", np.char.zfill(b.astype(str), 9)) + "0",
         "Return": ret_pct,
-        "oas": oas_bp,
+        "credit_exret": ret_pct - tsy_pct,
+        "oas_BOM": oas_bp,
         "DUR": dur,
         "Rating": np.asarray(ICE_RATINGS, dtype=object)[notch - 1],
         "Coupon": coupon[b],
@@ -94,10 +103,13 @@ def simulate_bond_panel(n_bonds: int = 5000, n_months: int = 190, seed: int = 0,
         "grossmargin": gross[t, f],
         "pricetobook": ptb[t, f],
         "pricetoearnings": pte[t, f],
+        "leverageratio": 100 * lev[t, f],
         "PD_DRISK": pd_pct,
+        "sales": sales[t, f],
+        "assets": assets[t, f],
     })
     for col in ("marketcap", "debt", "ebitda", "ebit", "grossmargin", "pricetobook", "pricetoearnings", "PD_DRISK",
-                "oas", "DUR"):
+                "oas_BOM", "DUR", "sales", "assets"):
         hole = rng.random(len(frame)) < missing_rate
         frame.loc[hole, col] = -99.99
     return frame.sort_values(["Pricing_Date", "ISIN"], kind="stable").reset_index(drop=True)
