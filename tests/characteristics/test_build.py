@@ -271,3 +271,16 @@ def test_simulated_ice_panel_builds_all_29_kpp_characteristics(small):
         warnings.simplefilter("error")
         res = build_characteristics(panel, macro)
     assert len(KPP_INSTRUMENTS) == 29 and set(KPP_INSTRUMENTS) <= set(res.names) and res.missing == {}
+
+
+def test_wrds_bond_returns_layout_resolves():
+    """WRDS Bond Returns (WRDSAPPS.BONDRET) column names, upper case as WRDS documents them."""
+    from bondpremia.characteristics import resolve_columns
+
+    cols = ["CUSIP", "DATE", "RET_EOM", "AMOUNT_OUTSTANDING", "RATING_NUM", "OFFERING_DATE", "MATURITY", "COUPON",
+            "T_VOLUME", "TMT", "YIELD"]
+    roles = resolve_columns(cols)
+    assert {k: roles[k] for k in ("id", "date", "ret", "par", "rating", "offering_date", "maturity", "coupon",
+                                   "volume")} == {
+        "id": "CUSIP", "date": "DATE", "ret": "RET_EOM", "par": "AMOUNT_OUTSTANDING", "rating": "RATING_NUM",
+        "offering_date": "OFFERING_DATE", "maturity": "MATURITY", "coupon": "COUPON", "volume": "T_VOLUME"}
