@@ -284,3 +284,18 @@ def test_wrds_bond_returns_layout_resolves():
                                    "volume")} == {
         "id": "CUSIP", "date": "DATE", "ret": "RET_EOM", "par": "AMOUNT_OUTSTANDING", "rating": "RATING_NUM",
         "offering_date": "OFFERING_DATE", "maturity": "MATURITY", "coupon": "COUPON", "volume": "T_VOLUME"}
+
+
+def test_fundamental_definitions_through_the_builder():
+    """Hand values on one bond-month: gross profit / assets from a margin, (sales - EBITDA) / EBITDA, and the
+    volatility of quarterly sales / assets read every third month."""
+    dates = pd.date_range("2016-01-31", periods=36, freq="ME")
+    ratio = np.repeat([0.20, 0.25, 0.22, 0.30, 0.28, 0.26, 0.24, 0.27, 0.31, 0.29, 0.23, 0.25], 3)
+    panel = pd.DataFrame({"Pricing_Date": dates, "ISIN": "X", "Return": 0.5, "assets": 1000.0,
+                          "sales": 1000.0 * ratio, "ebitda": 50.0, "grossmargin": 40.0})
+    res = build_characteristics(panel).panel.set_index("date")
+    t = dates[35]
+    assert res.loc[t, "gross_profitability"] == pytest.approx(0.40 * 1000 * ratio[35] / 1000, rel=1e-12)
+    assert res.loc[t, "operating_leverage"] == pytest.approx((1000 * ratio[35] - 50) / 50, rel=1e-12)
+    assert res.loc[t, "turnover_vol"] == pytest.approx(np.std(ratio[35::-3], ddof=1), rel=1e-12)
+    assert res.loc[t, "gross_margin"] == 40.0

@@ -189,6 +189,15 @@ def test_cli_no_constant_and_the_kpp_preset(tmp_path, capsys):
     assert fit["r2_total"] == pytest.approx(ref.r2_total_, abs=1e-12) and fit["constant"] is False
 
 
+def test_kpp_preset_in_python():
+    df, _, _, _ = simulate(t=24)
+    df = df.rename(columns={"c0": "spread", "c1": "rating", "c2": "bond_vol", "c3": "other"})
+    m = IPCA(1).fit(df, chars="kpp")
+    assert m.chars_ == ["spread", "rating", "bond_vol", "constant"]  # Table A.I order, then the constant
+    with pytest.raises(InputError, match="none of the 29 KPP"):
+        IPCA(1).fit(df.drop(columns=["spread", "rating", "bond_vol"]), chars="kpp")
+
+
 def test_cli_drop_singular_months(tmp_path):
     df, chars, _, _ = simulate(t=30)
     early = df["date"] < pd.Timestamp("2000-07-31")

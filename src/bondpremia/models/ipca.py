@@ -365,7 +365,7 @@ class IPCA:
 
     # -- fitting --------------------------------------------------------------------------------------------------
 
-    def fit(self, panel: Any, returns: str = "ret", chars: list[str] | None = None, entity: str = "id",
+    def fit(self, panel: Any, returns: str = "ret", chars: list[str] | str | None = None, entity: str = "id",
             date: str = "date", factors: pd.DataFrame | None = None, warm_start: IPCA | None = None) -> IPCA:
         """Estimate the model. ``factors`` are optional pre-specified observable factors (a DataFrame indexed by
         date); ``warm_start`` a fitted model whose Gamma starts the iterations."""
@@ -381,9 +381,16 @@ class IPCA:
         self._columns = (entity, date)
         return self
 
-    def _instruments(self, df: pd.DataFrame, chars: list[str] | None, returns: str, entity: str, date: str
+    def _instruments(self, df: pd.DataFrame, chars: list[str] | str | None, returns: str, entity: str, date: str
                      ) -> list[str]:
-        """The characteristics (default: every other column), plus :data:`CONSTANT` with ``constant=True``."""
+        """The characteristics (default: every other column; ``"kpp"``: the KPP instruments the panel has), plus
+        :data:`CONSTANT` with ``constant=True``."""
+        if isinstance(chars, str) and chars == "kpp":  # Kelly, Palhares and Pruitt (2023) Table A.I instruments
+            from bondpremia.characteristics import KPP_INSTRUMENTS
+
+            chars = [c for c in KPP_INSTRUMENTS if c in df.columns]
+            if not chars:
+                raise InputError("none of the 29 KPP characteristics is a column of the panel", column="chars")
         names = [c for c in df.columns if c not in (returns, entity, date)] if chars is None else list(chars)
         if self.constant and CONSTANT not in names and not _has_constant(df, names):
             names.append(CONSTANT)
@@ -552,7 +559,7 @@ class IPCA:
 
     # -- out of sample -----------------------------------------------------------------------------------------------
 
-    def fit_oos(self, panel: Any, start: Any, returns: str = "ret", chars: list[str] | None = None,
+    def fit_oos(self, panel: Any, start: Any, returns: str = "ret", chars: list[str] | str | None = None,
                 entity: str = "id", date: str = "date", progress: bool = False) -> OOSResult:
         """Recursive (expanding-window) out-of-sample evaluation from month ``start`` (KPS section 5.3).
 
