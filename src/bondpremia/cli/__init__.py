@@ -1,7 +1,11 @@
 """The ``bondpremia`` command line: one Typer sub-app per stage.
 
 Errors a user can cause (:class:`~bondpremia.errors.InputError`) end the command with exit code 2 and a
-one-line message on stderr, never a traceback.
+one-line message on stderr, never a traceback. A routine that does not converge
+(:class:`~bondpremia.errors.ConvergenceError`) ends with exit code 3 and one line. Ctrl-C ends with "Aborted!" and
+exit code 1; commands that write a run folder leave nothing behind then (:mod:`bondpremia.rundir`). Usage errors
+(unknown option, missing argument) exit with code 2. Any other exception is a bug: its traceback is printed, with
+a line saying so.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from bondpremia.cli.simulate import app as simulate_app
 from bondpremia.cli.strategy import app as strategy_app
 from bondpremia.cli.trace import app as trace_app
 from bondpremia.cli.treasury import app as treasury_app
-from bondpremia.errors import InputError
+from bondpremia.errors import ConvergenceError, InputError
 
 app = typer.Typer(
     name="bondpremia",
@@ -44,10 +48,17 @@ app.command("report")(report)
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
     try:
-        app(args=argv, standalone_mode=True)
+        app(args=argv, standalone_mode=True)  # usage errors: exit 2; Ctrl-C: "Aborted!", exit 1
     except InputError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
+    except ConvergenceError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(3)
+    except Exception:
+        print("internal error in bondpremia (a bug, not your input): please report it with the traceback below",
+              file=sys.stderr)
+        raise
 
 
 __all__ = ["app", "main"]

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bondpremia.errors import InputError
+from bondpremia.rundir import atomic_run, require_run
 from bondpremia.trace.clean import PRESETS
 from bondpremia.trace.ingest import read_table
 from bondpremia.trace.pipeline import EXECUTORS, run_clean
@@ -50,45 +51,63 @@ def clean(
     wrds: Annotated[bool, typer.Option("--wrds", help="Pull TRACE Enhanced from WRDS (needs the wrds extra).")] = False,
     start: Annotated[str | None, typer.Option(help="First trade date of the WRDS pull (YYYY-MM-DD).")] = None,
     end: Annotated[str | None, typer.Option(help="Last trade date of the WRDS pull (YYYY-MM-DD).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace --out even if it is not a bondpremia run.")
+                     ] = False,
 ) -> None:
-    """Clean Enhanced TRACE messages (Dick-Nielsen 2009/2014, Bai-Bali-Wen 2019); see docs/trace.md."""
+    """Clean Enhanced TRACE messages (Dick-Nielsen 2009/2014, Bai-Bali-Wen 2019); see docs/trace.md.
+
+    The folder appears only when the run is complete (with _SUCCESS.json); an interrupted run leaves nothing."""
+    from bondpremia.trace.ingest import check_memory_limit
+
     console = Console(stderr=True)
     inputs = list(trace or [])
-    if wrds:
-        from bondpremia.data.wrds import pull_trace
-
-        if fisd is None or start is None or end is None:
-            raise InputError("a WRDS pull needs --fisd (the CUSIPs), --start and --end", column="--wrds")
-        cusips = read_table(fisd)["complete_cusip"].drop_nulls().unique().sort().to_list()
-        inputs.append(pull_trace(cusips, start, end, out / "_wrds"))
-    if not inputs:
+    if not inputs and not wrds:
         raise InputError("give TRACE files or folders, or --wrds", column="TRACE")
-    with Progress(TextColumn("cleaning partitions"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True) as bar:
-        task = bar.add_task("clean", total=None)
+    if workers < 1 or rows_per_partition < 1:
+        raise InputError("must be at least 1", column="--workers" if workers < 1 else "--rows-per-partition")
+    check_memory_limit(memory_limit)
+    options = {"preset": preset, "skip": skip, "steps": steps, "executor": executor, "workers": workers,
+               "rows_per_partition": rows_per_partition, "memory_limit": memory_limit, "wrds": wrds, "start": start,
+               "end": end}
+    with atomic_run(out, "trace clean", inputs=[*inputs, fisd], options=options, force=force) as staged:
+        if wrds:
+            from bondpremia.data.wrds import pull_trace
 
-        def progress(stage: str, n: int) -> None:
-            if stage == "partitions":
-                bar.update(task, total=n)
-            else:
-                bar.advance(task, n)
+            if fisd is None or start is None or end is None:
+                raise InputError("a WRDS pull needs --fisd (the CUSIPs), --start and --end", column="--wrds")
+            cusips = read_table(fisd)["complete_cusip"].drop_nulls().unique().sort().to_list()
+            inputs.append(pull_trace(cusips, start, end, staged.path / "_wrds"))
+        with Progress(TextColumn("cleaning partitions"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, transient=True) as bar:
+            task = bar.add_task("clean", total=None)
 
-        run = run_clean(inputs, fisd, out, preset=preset, steps=_split(steps) or None, skip=_split(skip),
-                        executor=executor, workers=workers, scheduler=scheduler,
-                        rows_per_partition=rows_per_partition, memory_limit=memory_limit, progress=progress)
+            def progress(stage: str, n: int) -> None:
+                if stage == "partitions":
+                    bar.update(task, total=n)
+                else:
+                    bar.advance(task, n)
+
+            run = run_clean(inputs, fisd, staged.path, preset=preset, steps=_split(steps) or None,
+                            skip=_split(skip), executor=executor, workers=workers, scheduler=scheduler,
+                            rows_per_partition=rows_per_partition, memory_limit=memory_limit, progress=progress)
+        staged.rows.update({"input": int(run.audit["rows_in"][0]), "trades.parquet": int(run.audit["rows_out"][-1])})
     _print_audit(run.audit, console)
-    console.print(f"wrote {run.trades}, {out / 'audit.csv'}, {run.rejects} ({run.n_partitions} partitions)")
+    console.print(f"wrote {out}: trades.parquet, audit.csv, rejects.parquet, _SUCCESS.json "
+                  f"({run.n_partitions} partitions)")
 
 
 @app.command("monthly")
 def monthly(
-    trades: Annotated[Path, typer.Argument(metavar="TRADES", help="Clean trades (trades.parquet of `trace clean`).")],
+    trades: Annotated[Path, typer.Argument(metavar="TRADES", help="The folder of `trace clean` (or its "
+                                                                  "trades.parquet).")],
     fisd: Annotated[Path, typer.Option(help="FISD bond reference (parquet or CSV).")],
+    rates: Annotated[Path, typer.Option(
+        help="1-month T-bill returns (columns date, rf in decimals), e.g. the simulated market's rates.parquet.")],
     out: Annotated[Path, typer.Option(help="Output folder: daily.parquet, monthly.parquet.")] = Path("trace-monthly"),
     method: Annotated[str, typer.Option(help="Returns: end (end-to-end), start (start-to-end) or both.")] = "both",
-    rates: Annotated[Path | None, typer.Option(
-        help="1-month T-bill returns (columns date, rf in decimals); default: the simulated market's rates.")] = None,
     price: Annotated[str, typer.Option(help="Daily price: prc_vw_par, prc_vw, prc_ew or prc_last.")] = "prc_vw_par",
+    force: Annotated[bool, typer.Option("--force", help="Replace --out even if it is not a bondpremia run.")
+                     ] = False,
 ) -> None:
     """Daily prices and monthly bond returns with accrued interest and coupons (Bai-Bali-Wen 2019)."""
     from bondpremia.trace.daily import daily_prices
@@ -101,21 +120,19 @@ def monthly(
         raise InputError("price must be prc_vw_par, prc_vw, prc_ew or prc_last", column="--price")
     if not trades.exists():
         raise InputError("file not found", file=str(trades))
+    folder = trades if trades.is_dir() else trades.parent
+    require_run(folder, "trace clean")  # a partial or foreign trades.parquet is refused
+    trades_file = folder / "trades.parquet"
     fisd_frame = read_table(fisd)
+    rates_frame = read_table(rates)
     with console.status("daily prices"):
-        daily = daily_prices(pl.scan_parquet(trades))
+        daily = daily_prices(pl.scan_parquet(trades_file))
     with console.status("monthly returns"):
-        if rates is None:
-            from bondpremia.simulate.trace import simulated_tbill
-
-            months = daily.select(pl.col("trd_exctn_dt").dt.month_end()).unique()["trd_exctn_dt"]
-            rates_frame = simulated_tbill(months.sort())
-            console.print("note: excess returns use the simulated market's T-bill rates (pass --rates for real ones)")
-        else:
-            rates_frame = read_table(rates)
         result = monthly_returns(daily, fisd_frame, rates=rates_frame, price=price, method=method)
-    out.mkdir(parents=True, exist_ok=True)
-    daily.write_parquet(out / "daily.parquet")
-    result.write_parquet(out / "monthly.parquet")
+    with atomic_run(out, "trace monthly", inputs=[trades_file, fisd, rates],
+                    options={"method": method, "price": price}, force=force) as staged:
+        daily.write_parquet(staged.path / "daily.parquet")
+        result.write_parquet(staged.path / "monthly.parquet")
+        staged.rows.update({"daily.parquet": daily.height, "monthly.parquet": result.height})
     console.print(f"wrote {out / 'daily.parquet'} ({daily.height:,} bond-days), {out / 'monthly.parquet'} "
                   f"({result.height:,} bond-months)")

@@ -8,6 +8,8 @@ the input and spills to disk, so a 100 GB input needs neither 100 GB of memory n
 
 from __future__ import annotations
 
+import hashlib
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,17 +47,64 @@ def expand_inputs(inputs: Any) -> list[Path]:
             files.append(p)
         else:
             raise InputError("file not found", file=str(p))
+    _check_distinct(files)
     return files
+
+
+def _stem(p: Path) -> str:
+    name = p.name.lower()
+    for suffix in sorted(_SUFFIXES, key=len, reverse=True):
+        if name.endswith(suffix):
+            return str(p.parent.resolve() / name[: -len(suffix)])
+    return str(p.resolve())
+
+
+def _check_distinct(files: list[Path]) -> None:
+    """The same data must not be read twice: a file named twice (or inside a named folder too), two formats of one
+    file (``a.csv`` and ``a.csv.gz``), or two files with identical bytes would double every trade."""
+    seen: dict[str, Path] = {}
+    for f in files:
+        key = str(f.resolve())
+        if key in seen:
+            raise InputError(f"the same file is given twice (also as {seen[key]}); pass it once", file=str(f))
+        seen[key] = f
+    stems: dict[str, Path] = {}
+    for f in files:
+        other = stems.setdefault(_stem(f), f)
+        if other is not f:
+            raise InputError(f"{other.name} and {f.name} look like two copies of one file (same name, another "
+                             f"format); keep one of them", file=str(f))
+    by_size: dict[int, list[Path]] = {}
+    for f in files:
+        by_size.setdefault(f.stat().st_size, []).append(f)
+    for group in by_size.values():
+        if len(group) > 1:
+            digests: dict[str, Path] = {}
+            for f in group:
+                digest = hashlib.sha256(f.read_bytes()).hexdigest()
+                if digest in digests:
+                    raise InputError(f"identical to {digests[digest]}: the same data would be read twice",
+                                     file=str(f))
+                digests[digest] = f
+
+
+_MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$", re.IGNORECASE)
+
+
+def check_memory_limit(memory_limit: str) -> str:
+    """A DuckDB memory limit such as ``1GB`` or ``512MiB``; anything else is an InputError."""
+    if not isinstance(memory_limit, str) or not _MEMORY.match(memory_limit):
+        raise InputError(f"{memory_limit!r} is not a memory size; use a number and a unit, e.g. 1GB or 512MB",
+                         column="memory_limit")
+    return memory_limit.strip()
 
 
 def _connect(memory_limit: str, threads: int, temp: Path) -> Any:
     import duckdb
 
-    con = duckdb.connect()
-    con.execute(f"SET memory_limit='{memory_limit}'")
-    con.execute(f"SET threads={int(threads)}")
-    con.execute(f"SET temp_directory='{temp}'")
-    return con
+    # settings go in as a configuration dictionary, never spliced into SQL text
+    return duckdb.connect(config={"memory_limit": check_memory_limit(memory_limit), "threads": int(threads),
+                                  "temp_directory": str(temp)})
 
 
 def _quote(path: Path | str) -> str:

@@ -1,0 +1,154 @@
+"""Atomic run folders: a command writes into a staging folder beside ``--out`` and renames it into place only when
+everything is written, with a manifest (``_SUCCESS.json``: command, options, inputs with sizes and hashes, version,
+row counts, times).
+
+An interrupted or failed run leaves no folder that looks complete: the staging folder (``.<name>.partial-*``) is
+removed on any exception, ``KeyboardInterrupt`` included. An existing ``--out`` is replaced as a whole, never
+mixed with the new files. A folder that holds no manifest (not written by bondpremia, or left by an older
+version) is only replaced with ``force=True``. Readers of a run folder call :func:`require_run`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bondpremia.errors import InputError
+
+__all__ = ["MANIFEST", "Run", "atomic_run", "file_fingerprint", "is_run", "read_manifest", "require_run"]
+
+MANIFEST = "_SUCCESS.json"
+_FULL_HASH_BYTES = 256 * 2**20  # files up to this size are hashed whole; larger ones by their first and last MiB
+_PART = 2**20
+
+
+def file_fingerprint(path: str | Path) -> dict[str, Any]:
+    """Size, modification time and SHA-256 of a file (of its first and last MiB above 256 MiB, marked as such)."""
+    p = Path(path)
+    st = p.stat()
+    h = hashlib.sha256()
+    with p.open("rb") as fh:
+        if st.st_size <= _FULL_HASH_BYTES:
+            for block in iter(lambda: fh.read(_PART), b""):
+                h.update(block)
+            kind = "sha256"
+        else:
+            h.update(fh.read(_PART))
+            fh.seek(-_PART, os.SEEK_END)
+            h.update(fh.read(_PART))
+            kind = "sha256_first_last_mib"
+    return {"path": str(p.resolve()), "bytes": st.st_size, "mtime": st.st_mtime, kind: h.hexdigest()}
+
+
+def _files(inputs: Sequence[str | Path | None]) -> list[Path]:
+    out: list[Path] = []
+    for item in inputs:
+        if item is None:
+            continue
+        p = Path(item)
+        if p.is_dir():
+            out.extend(sorted(f for f in p.rglob("*") if f.is_file()))
+        elif p.is_file():
+            out.append(p)
+    return out
+
+
+@dataclass
+class Run:
+    """The staging folder to write into, and the manifest entries a command adds (``rows``: table -> row count)."""
+
+    path: Path
+    manifest: dict[str, Any]
+    rows: dict[str, int] = field(default_factory=dict)
+
+
+def is_run(folder: str | Path) -> bool:
+    """Whether ``folder`` is a complete bondpremia run (it holds a readable manifest)."""
+    try:
+        read_manifest(folder)
+    except InputError:
+        return False
+    return True
+
+
+def read_manifest(folder: str | Path) -> dict[str, Any]:
+    path = Path(folder) / MANIFEST
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        raise InputError(f"no readable {MANIFEST}: not a complete bondpremia run (interrupted, still running, or "
+                         f"not written by bondpremia); run the command that writes it again", file=str(folder)
+                         ) from None
+    if not isinstance(data, dict) or "command" not in data:
+        raise InputError(f"{MANIFEST} is not a bondpremia manifest", file=str(path))
+    return data
+
+
+def require_run(folder: str | Path, command: str | None = None) -> dict[str, Any]:
+    """The manifest of a complete run folder, or an InputError (the folder is incomplete or of another command)."""
+    data = read_manifest(folder)
+    if command is not None and data["command"] != command:
+        raise InputError(f"written by `bondpremia {data['command']}`, expected the output of `bondpremia {command}`",
+                         file=str(folder))
+    return data
+
+
+def _check_out(out: Path, force: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise InputError("is a file; --out must be a folder", file=str(out))
+    if out.is_dir() and any(out.iterdir()) and not is_run(out) and not force:
+        raise InputError("exists and is not a bondpremia run folder (no _SUCCESS.json); choose another --out, "
+                         "remove it, or pass --force to replace it", file=str(out))
+
+
+@contextmanager
+def atomic_run(out: str | Path, command: str, *, inputs: Sequence[str | Path | None] = (),
+               options: Mapping[str, Any] | None = None, force: bool = False) -> Iterator[Run]:
+    """Stage a run folder; on success write the manifest and move it to ``out`` (replacing an earlier run).
+
+    >>> with atomic_run("runs/x", "portfolio sort", inputs=[panel], options={"n": 5}) as run:
+    ...     frame.to_csv(run.path / "returns.csv"); run.rows["returns.csv"] = len(frame)
+    """
+    from bondpremia import __version__
+
+    out = Path(out)
+    _check_out(out, force)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    except OSError as err:
+        raise InputError(f"cannot create the output folder: {err.strerror}", file=str(out)) from None
+    started = time.time()
+    manifest: dict[str, Any] = {
+        "command": command, "version": __version__,
+        "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in (options or {}).items()},
+        "inputs": [file_fingerprint(f) for f in _files(inputs)],
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+    }
+    run = Run(stage, manifest)
+    try:
+        yield run
+        manifest["rows"] = dict(run.rows)
+        manifest["seconds"] = round(time.time() - started, 3)
+        manifest["files"] = sorted(str(p.relative_to(stage)) for p in stage.rglob("*") if p.is_file())
+        (stage / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
+        _check_out(out, force)  # again: another process may have written it meanwhile
+        old = None
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            out.rename(old / "run")
+        stage.rename(out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
