@@ -24,7 +24,8 @@ from typing import Any
 
 from bondpremia.errors import InputError
 
-__all__ = ["MANIFEST", "Run", "atomic_run", "file_fingerprint", "is_run", "read_manifest", "require_run"]
+__all__ = ["MANIFEST", "Run", "atomic_file", "atomic_run", "check_out", "file_fingerprint", "is_run",
+           "read_manifest", "require_run"]
 
 MANIFEST = "_SUCCESS.json"
 _FULL_HASH_BYTES = 256 * 2**20  # files up to this size are hashed whole; larger ones by their first and last MiB
@@ -102,12 +103,48 @@ def require_run(folder: str | Path, command: str | None = None) -> dict[str, Any
     return data
 
 
+def check_out(out: str | Path, force: bool = False) -> None:
+    """Fail early (before any work) when ``out`` cannot become a run folder: a file, or a folder that is not a
+    bondpremia run (unless ``force``)."""
+    _check_out(Path(out), force)
+
+
 def _check_out(out: Path, force: bool) -> None:
     if out.exists() and not out.is_dir():
         raise InputError("is a file; --out must be a folder", file=str(out))
+    _check_parent(out)
     if out.is_dir() and any(out.iterdir()) and not is_run(out) and not force:
         raise InputError("exists and is not a bondpremia run folder (no _SUCCESS.json); choose another --out, "
                          "remove it, or pass --force to replace it", file=str(out))
+
+
+def _check_parent(out: Path) -> None:
+    ancestor = out.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise InputError(f"cannot create the output folder: {ancestor} is a file", file=str(out))
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise InputError(f"cannot create the output folder: {ancestor} is not writable", file=str(out))
+
+
+@contextmanager
+def atomic_file(path: str | Path) -> Iterator[Path]:
+    """A temporary path beside ``path``, renamed onto it when the block succeeds (removed when it fails): a
+    reader never sees a half-written file."""
+    target = Path(path)
+    if target.is_dir():
+        raise InputError("is a folder; give a file name", file=str(target))
+    _check_parent(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.partial-", dir=target.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 @contextmanager

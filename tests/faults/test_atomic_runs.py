@@ -4,7 +4,6 @@ DuckDB settings never go into SQL text; the same data is never read twice."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -159,3 +158,19 @@ def test_ctrl_c_during_trace_clean_leaves_nothing_and_a_rerun_succeeds(sim, tmp_
     done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr
     assert is_run(out)
+
+
+def test_atomic_file_replaces_or_leaves_the_old_file(tmp_path):
+    from bondpremia.rundir import atomic_file
+
+    target = tmp_path / "report.html"
+    target.write_text("old")
+    with pytest.raises(RuntimeError), atomic_file(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("stop")
+    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["report.html"]
+    with atomic_file(target) as tmp:
+        tmp.write_text("new")
+    assert target.read_text() == "new" and [p.name for p in tmp_path.iterdir()] == ["report.html"]
+    with pytest.raises(InputError, match="is a folder"), atomic_file(tmp_path):
+        pass

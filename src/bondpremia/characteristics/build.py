@@ -231,6 +231,11 @@ def build_characteristics(
     grid = make_grid(panel, roles)
     T, N = grid.shape
     ice = str(roles.get("ret", "")).lower() == "return"
+    for key, val in (units or {}).items():
+        allowed = {"ret": ("percent", "decimal"), "oas": ("bp", "percent", "decimal")}.get(key)
+        if allowed is None or val not in allowed:
+            raise InputError(f"unit {key}={val!r}: expected ret in {{percent, decimal}} and oas in "
+                             f"{{bp, percent, decimal}}", column=f"{key}_unit")
     units = {**(ICE_UNITS if ice else {"ret": "decimal", "oas": "decimal"}), **(units or {})}
     dates = grid.dates
     notes: list[str] = []

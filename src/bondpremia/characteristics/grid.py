@@ -2,12 +2,16 @@
 
 A long panel (one row a bond-month) is laid onto consecutive month ends (rows) x bonds (columns); a month
 without an observation is a NaN row, so every window and every lag is in **calendar months**, never "the previous
-available row". Column names of TRACE monthly panels (``bondpremia trace monthly``) and of index-constituent
-panels in the ICE BofA style and of WRDS Bond Returns (``CUSIP, DATE, RET_EOM, AMOUNT_OUTSTANDING, RATING_NUM,
-OFFERING_DATE, MATURITY, COUPON, T_VOLUME``, returns in decimals) are recognized (``ROLES``), case-insensitively. An ICE field may carry a timing
-suffix: ``oas_EOM`` (end of the row's month, the same as no suffix) or ``oas_BOM`` (beginning of the row's month,
-that is the end of the month before); with both, the end-of-month field is used. Which roles came from a
-beginning-of-month field is in :func:`bom_roles`; the builder moves them to the month they are known in.
+available row". Column names are recognized case-insensitively (``ROLES``) in three layouts:
+- TRACE monthly panels (``bondpremia trace monthly``);
+- index-constituent panels in the ICE BofA style;
+- WRDS Bond Returns (``CUSIP, DATE, RET_EOM, AMOUNT_OUTSTANDING, RATING_NUM, OFFERING_DATE, MATURITY, COUPON,
+  T_VOLUME``, returns in decimals).
+
+An ICE field may carry a timing suffix: ``oas_EOM`` (end of the row's month, the same as no suffix) or ``oas_BOM``
+(beginning of the row's month, that is the end of the month before). With both, the end-of-month field is used.
+:func:`bom_roles` says which roles came from a beginning-of-month field; the builder moves them to the month
+they are known in.
 """
 
 from __future__ import annotations

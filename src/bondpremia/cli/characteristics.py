@@ -10,6 +10,7 @@ from rich.console import Console
 
 from bondpremia.cli._common import cli_input, read_panel
 from bondpremia.errors import InputError
+from bondpremia.rundir import atomic_run, check_out
 
 app = typer.Typer(help="Bond, equity, risk, momentum and beta characteristics (Kelly-Palhares-Pruitt style).",
                   no_args_is_help=True)
@@ -43,6 +44,8 @@ def build(
     strict: Annotated[bool, typer.Option("--strict", help="Fail when a Kelly-Palhares-Pruitt characteristic cannot "
                                                           "be built (default: a warning naming the inputs).")
                       ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace --out even if it is not a bondpremia run.")
+                     ] = False,
 ) -> None:
     """Write OUT/characteristics.parquet (id, date, one column per characteristic, exret_next) and
     OUT/coverage.csv (non-missing share per characteristic and month)."""
@@ -50,6 +53,7 @@ def build(
 
     from bondpremia.characteristics import build_characteristics, read_macro_folder
 
+    check_out(out, force)
     console = Console(stderr=True)
     frame = read_panel(panel)
     if fisd is not None:
@@ -80,9 +84,14 @@ def build(
             console.print(f"warning: {item.message}", markup=False, highlight=False, soft_wrap=True)
     for note in res.notes:
         console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
-    out.mkdir(parents=True, exist_ok=True)
-    res.panel.to_parquet(out / "characteristics.parquet", index=False)
-    res.coverage.to_csv(out / "coverage.csv")
+    options = {"rank": rank, "winsor": winsor, "units": units, "corporate_index": corporate_index,
+               "bom_timing": bom_timing, "universe": universe, "alternatives": list(alternative or ()),
+               "strict": strict}
+    with atomic_run(out, "characteristics build", inputs=[panel, fisd, macro], options=options,
+                    force=force) as staged:
+        res.panel.to_parquet(staged.path / "characteristics.parquet", index=False)
+        res.coverage.to_csv(staged.path / "coverage.csv")
+        staged.rows.update({"characteristics.parquet": len(res.panel)})
     console.print(f"{len(res.names)} characteristics for {len(res.panel):,} bond-months in "
                   f"{time.perf_counter() - t0:.1f} s; wrote {out}/characteristics.parquet, coverage.csv")
     console.print("mean coverage: " + ", ".join(f"{k} {v:.0%}" for k, v in res.coverage.mean().items()))

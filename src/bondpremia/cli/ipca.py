@@ -13,6 +13,7 @@ import typer
 from bondpremia.cli._common import read_panel
 from bondpremia.errors import InputError
 from bondpremia.models import IPCA, write_ipca_run
+from bondpremia.rundir import atomic_run, check_out
 
 app = typer.Typer(help="Instrumented PCA (Kelly-Pruitt-Su 2019) on a long bond-month panel.", no_args_is_help=True)
 
@@ -37,8 +38,16 @@ def fit(
     drop_singular_months: Annotated[bool, typer.Option(
         "--drop-singular-months", help="Drop months whose characteristics do not vary independently across bonds "
                                        "(Z_t'Z_t singular, e.g. ranked measures not yet available).")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace --out even if it is not a bondpremia run.")
+                     ] = False,
 ) -> None:
     """Fit IPCA and write the estimates; prints the R-squared values as JSON."""
+    from bondpremia.validate import integer
+    check_out(out, force)
+
+    integer(factors, "--factors", 1)
+    integer(bootstrap, "--bootstrap", 0)
+    integer(seed, "--seed", 0)
     panel = read_panel(chars_file)
     names = [c.strip() for c in chars.split(",")] if chars else None
     if names == ["kpp"]:  # the instruments of Kelly, Palhares and Pruitt (2023, Table A.I) that the panel has
@@ -78,5 +87,10 @@ def fit(
             raise InputError("the Gamma_alpha bootstrap needs --intercept", column="--bootstrap")
         test = model.test_alpha(n_boot=bootstrap, seed=seed, progress=True)
         result.update({"w_alpha": test.statistic, "w_alpha_pvalue": test.pvalue, "bootstrap_draws": bootstrap})
-    write_ipca_run(model, out, extra=result)
+    options = {"factors": factors, "intercept": intercept, "constant": constant, "oos_start": oos_start,
+               "bootstrap": bootstrap, "returns": returns, "chars": model.chars_, "seed": seed,
+               "drop_singular_months": drop_singular_months}
+    with atomic_run(out, "ipca fit", inputs=[chars_file], options=options, force=force) as staged:
+        write_ipca_run(model, staged.path, extra=result)
+        staged.rows.update({"factors.csv": len(model.factors_)})
     print(json.dumps(result, indent=2, default=float))

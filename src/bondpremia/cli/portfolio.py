@@ -13,6 +13,7 @@ from rich.table import Table
 from bondpremia.cli._common import cli_input, read_panel
 from bondpremia.errors import InputError
 from bondpremia.portfolio.sorts import univariate_sort, write_sort
+from bondpremia.rundir import atomic_run, check_out
 
 app = typer.Typer(help="Portfolio sorts: the characteristic of t forms portfolios that earn the returns of t+1.",
                   no_args_is_help=True)
@@ -33,22 +34,30 @@ def sort(
     date: Annotated[str, typer.Option(help="Date column.")] = "date",
     lags: Annotated[int | None, typer.Option(help="Newey-West lags of the t-statistics (default: automatic).")
                     ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace --out even if it is not a bondpremia run.")
+                     ] = False,
 ) -> None:
     """Sort bonds into N portfolios on each characteristic of month t, hold them over t+1..t+HOLDING, and write
     the monthly portfolio returns and a summary (mean, annualized mean, Newey-West t, months, bonds)."""
+    check_out(out, force)
     frame = read_panel(panel)
     for col in (entity, date, ret):
         if col not in frame.columns:
             raise InputError(f"column not found; the panel has {list(frame.columns)}", file=str(panel), column=col)
     frame[date] = pd.to_datetime(frame[date])
     console = Console()
-    for name in [c.strip() for c in char.split(",") if c.strip()]:
+    names = list(dict.fromkeys(c.strip() for c in char.split(",") if c.strip()))
+    for name in names:
         if name not in frame.columns:
             raise InputError(f"column not found; the panel has {list(frame.columns)}", file=str(panel),
                              column=name)
-        result = cli_input(univariate_sort, frame, name, n, ret=ret, entity=entity, date=date, weight=weight,
-                           holding=holding)
-        summary = write_sort(result, name, out, lags=lags)
+    results = {name: cli_input(univariate_sort, frame, name, n, ret=ret, entity=entity, date=date, weight=weight,
+                               holding=holding) for name in names}
+    options = {"char": names, "n": n, "ret": ret, "weight": weight, "holding": holding, "lags": lags}
+    with atomic_run(out, "portfolio sort", inputs=[panel], options=options, force=force) as staged:
+        summaries = {name: cli_input(write_sort, result, name, staged.path, lags=lags)
+                     for name, result in results.items()}
+    for name, summary in summaries.items():
         table = Table(title=f"{n} portfolios on {name} ({'value' if weight else 'equal'} weights, {ret} in %)")
         table.add_column("statistic")
         for col in summary.columns:

@@ -21,12 +21,17 @@ def trace(
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("sim-trace"),
 ) -> None:
     """Write OUT/trace.parquet, fisd.parquet, truth_trades.parquet, truth_monthly.parquet and rates.parquet."""
+    from bondpremia.rundir import atomic_run
     from bondpremia.simulate.trace import write_simulated_trace
 
     console = Console(stderr=True)
-    with console.status(f"simulating {bonds} bonds over {months} months"):
-        info = write_simulated_trace(out, n_bonds=bonds, n_months=months, seed=seed, start=start,
+    options = {"bonds": bonds, "months": months, "seed": seed, "start": start,
+               "trades_per_bond_month": trades_per_bond_month}
+    with console.status(f"simulating {bonds} bonds over {months} months"), \
+            atomic_run(out, "simulate trace", options=options) as staged:
+        info = write_simulated_trace(staged.path, n_bonds=bonds, n_months=months, seed=seed, start=start,
                                      trades_per_bond_month=trades_per_bond_month)
+        staged.rows.update({"trace.parquet": int(info["messages"])})
     console.print(f"wrote {out}: {info}")
 
 
@@ -48,13 +53,17 @@ def treasury(
 
     sim = simulate_term_structure(n_months=months, start=start, n_series=series, seed=seed,
                                   params={"macro_effect": not linear})
-    out.mkdir(parents=True, exist_ok=True)
-    sim.yields.rename(columns=str).to_parquet(out / "yields.parquet")
-    sim.macro.to_parquet(out / "macro.parquet")
-    sim.groups.rename_axis("series").rename("group").to_csv(out / "groups.csv")
-    sim.expected_excess.rename(columns=str).to_parquet(out / "expected.parquet")
-    pd.DataFrame({"maturity": [str(c) for c in sim.population_r2.index],
-                  "population_r2": sim.population_r2.to_numpy()}).to_csv(out / "population_r2.csv", index=False)
+    from bondpremia.rundir import atomic_run
+
+    with atomic_run(out, "simulate treasury", options={"months": months, "series": series, "seed": seed,
+                                                       "start": start, "linear": linear}) as staged:
+        d = staged.path
+        sim.yields.rename(columns=str).to_parquet(d / "yields.parquet")
+        sim.macro.to_parquet(d / "macro.parquet")
+        sim.groups.rename_axis("series").rename("group").to_csv(d / "groups.csv")
+        sim.expected_excess.rename(columns=str).to_parquet(d / "expected.parquet")
+        pd.DataFrame({"maturity": [str(c) for c in sim.population_r2.index],
+                      "population_r2": sim.population_r2.to_numpy()}).to_csv(d / "population_r2.csv", index=False)
     Console(stderr=True).print(f"wrote {out}: {months} months, {series} macro series, seed {seed}")
 
 
@@ -71,6 +80,8 @@ def bond_panel(
     from bondpremia.simulate.bond_panel import simulate_bond_panel
 
     frame = simulate_bond_panel(n_bonds=bonds, n_months=months, seed=seed, start=start)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_parquet(out, index=False)
+    from bondpremia.rundir import atomic_file
+
+    with atomic_file(out) as tmp:
+        frame.to_parquet(tmp, index=False)
     Console(stderr=True).print(f"wrote {out}: {len(frame):,} bond-months")

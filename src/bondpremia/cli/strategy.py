@@ -9,9 +9,11 @@ from typing import Annotated
 import pandas as pd
 import typer
 
+from bondpremia.cli._common import cli_input
 from bondpremia.data.prices import load_yahoo_prices, monthly_total_returns
 from bondpremia.errors import InputError
 from bondpremia.portfolio.backtest import taylor_rule_strategy, write_taylor_run
+from bondpremia.rundir import atomic_run, check_out
 
 app = typer.Typer(help="Signal strategies with explicit timing: a signal known at the end of t trades over t+1.",
                   no_args_is_help=True)
@@ -25,18 +27,28 @@ def taylor(
     window: Annotated[int, typer.Option(help="Rolling window of the Taylor-rule regression, in months.")] = 36,
     publication_lag: Annotated[int, typer.Option(help="Months before a month's macro data is known.")] = 1,
     cost_bps: Annotated[float, typer.Option(help="Transaction cost in basis points of traded notional.")] = 0.0,
+    force: Annotated[bool, typer.Option("--force", help="Replace --out even if it is not a bondpremia run.")
+                     ] = False,
 ) -> None:
     """Long the ETF when the rolling Taylor rule predicts a fed funds rate above the observed one, short when
     below; hold one month. Prints the performance statistics as JSON."""
+    check_out(out, force)
     if not rates.exists():
         raise InputError("file not found", file=str(rates))
     frame = pd.read_csv(rates)
     if "date" not in frame.columns:
         raise InputError(f"column not found; the file has {list(frame.columns)}", file=str(rates), column="date")
+    from bondpremia.validate import numeric_columns
+
+    frame = numeric_columns(frame, [c for c in ("FEDFUNDS", "CFNAI", "pce_infl_yoy") if c in frame.columns],
+                            file=str(rates))
     frame = frame.set_index(pd.to_datetime(frame["date"])).drop(columns="date")
     etf_returns = monthly_total_returns(load_yahoo_prices(etf))
-    result = taylor_rule_strategy(frame, etf_returns, window=window, publication_lag=publication_lag,
+    result = cli_input(taylor_rule_strategy, frame, etf_returns, window=window, publication_lag=publication_lag,
                                   cost_bps=cost_bps)
-    payload = write_taylor_run(result, out, window=window, publication_lag=publication_lag, cost_bps=cost_bps,
-                               title=f"Taylor-rule strategy on {etf.stem} ({window}-month window)")
+    options = {"window": window, "publication_lag": publication_lag, "cost_bps": cost_bps}
+    with atomic_run(out, "strategy taylor", inputs=[rates, etf], options=options, force=force) as staged:
+        payload = write_taylor_run(result, staged.path, window=window, publication_lag=publication_lag,
+                                   cost_bps=cost_bps,
+                                   title=f"Taylor-rule strategy on {etf.stem} ({window}-month window)")
     print(json.dumps(payload, indent=2))

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bondpremia.errors import InputError
-from bondpremia.rundir import atomic_run, require_run
+from bondpremia.rundir import atomic_run, check_out, require_run
 from bondpremia.trace.clean import PRESETS
 from bondpremia.trace.ingest import read_table
 from bondpremia.trace.pipeline import EXECUTORS, run_clean
@@ -20,8 +20,11 @@ from bondpremia.trace.pipeline import EXECUTORS, run_clean
 app = typer.Typer(help="TRACE: clean raw messages, daily prices, monthly returns.", no_args_is_help=True)
 
 
-def _split(value: str | None) -> list[str]:
-    return [v.strip() for v in value.split(",") if v.strip()] if value else []
+def _split(value: str | None, option: str = "--steps") -> list[str]:
+    """Comma-separated step names; a name given twice is an error (it would break the audit identity)."""
+    from bondpremia.validate import unique
+
+    return unique([v.strip() for v in value.split(",") if v.strip()] if value else [], option)
 
 
 def _print_audit(audit: pl.DataFrame, console: Console) -> None:
@@ -59,6 +62,7 @@ def clean(
     The folder appears only when the run is complete (with _SUCCESS.json); an interrupted run leaves nothing."""
     from bondpremia.trace.ingest import check_memory_limit
 
+    check_out(out, force)
     console = Console(stderr=True)
     inputs = list(trace or [])
     if not inputs and not wrds:
@@ -88,7 +92,7 @@ def clean(
                     bar.advance(task, n)
 
             run = run_clean(inputs, fisd, staged.path, preset=preset, steps=_split(steps) or None,
-                            skip=_split(skip), executor=executor, workers=workers, scheduler=scheduler,
+                            skip=_split(skip, "--skip"), executor=executor, workers=workers, scheduler=scheduler,
                             rows_per_partition=rows_per_partition, memory_limit=memory_limit, progress=progress)
         staged.rows.update({"input": int(run.audit["rows_in"][0]), "trades.parquet": int(run.audit["rows_out"][-1])})
     _print_audit(run.audit, console)
@@ -118,6 +122,7 @@ def monthly(
         raise InputError("method must be end, start or both", column="--method")
     if price not in ("prc_vw_par", "prc_vw", "prc_ew", "prc_last"):
         raise InputError("price must be prc_vw_par, prc_vw, prc_ew or prc_last", column="--price")
+    check_out(out, force)
     if not trades.exists():
         raise InputError("file not found", file=str(trades))
     folder = trades if trades.is_dir() else trades.parent

@@ -14,6 +14,7 @@ from rich.table import Table
 from bondpremia.cli._common import cli_input
 from bondpremia.errors import InputError
 from bondpremia.models.forecast.estimators import MODEL_HELP
+from bondpremia.rundir import atomic_run, check_out
 
 app = typer.Typer(help="Treasury bond risk premia with machine learning (Bianchi-Buechner-Tamoni 2021).",
                   no_args_is_help=True)
@@ -66,8 +67,18 @@ def forecast(
     figures: Annotated[bool, typer.Option(help="Write OUT/figures/*.png.")] = True,
     dm_against: Annotated[str | None, typer.Option(help="Write OUT/dm.csv: Diebold-Mariano tests of every model "
                                                          "against this one.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace --out even if it is not a bondpremia run.")
+                     ] = False,
 ) -> None:
     """Write OUT/r2oos.csv, r2oos_factors.csv, forecasts.parquet, importance.csv, dm.csv and figures."""
+    from bondpremia.validate import choice, integer
+    check_out(out, force)
+
+    for value, name, low in ((refit_every, "--refit-every", 1), (retune_every, "--retune-every", 1),
+                             (seeds, "--seeds", 1), (trees, "--trees", 1), (seed, "--seed", 0)):
+        integer(value, name, low)
+    integer(keep, "--keep", 1, seeds)
+    choice(timing, "--timing", ("purged", "bbt"))
     from bondpremia.models.forecast import report_tables
     from bondpremia.models.forecast.engine import recursive_forecast
 
@@ -88,8 +99,13 @@ def forecast(
                 recursive_forecast,
                 data, name, oos_start=oos_start, timing=timing, refit_every=refit_every, retune_every=retune_every,
                 seed=seed, n_seeds=seeds, n_keep=keep, n_trees=trees, cache_dir=cache, progress=step))
-    tables = cli_input(report_tables, runs, data, out, figures=figures,
-                       dm_against=None if dm_against is None else dm_against.strip().lower())
+    options = {"models": names, "start": start, "end": end, "oos_start": oos_start, "timing": timing,
+               "lag_macro": lag_macro, "refit_every": refit_every, "retune_every": retune_every, "seeds": seeds,
+               "keep": keep, "trees": trees, "seed": seed, "dm_against": dm_against}
+    with atomic_run(out, "treasury forecast", inputs=[yields, macro, groups], options=options,
+                    force=force) as staged:
+        tables = cli_input(report_tables, runs, data, staged.path, figures=figures,
+                           dm_against=None if dm_against is None else dm_against.strip().lower())
     table = Table(title=f"R²oos in percent ({timing} timing), Clark-West: *** 1%, ** 5%, * 10%")
     wide = tables.r2oos_wide
     table.add_column("model", no_wrap=True)

@@ -64,9 +64,11 @@ def taylor_rule_signal(rates: pd.DataFrame, window: int = 36, publication_lag: i
     Macro series for month t are published weeks after t ends, so the signal is dated ``publication_lag`` months
     later than the data (default 1: CFNAI and PCE inflation of month t are known at the end of t+1).
     """
-    for col in (fed_funds, output_gap, inflation):
-        if col not in rates.columns:
-            raise InputError(f"column not found; the file has {list(rates.columns)}", column=col)
+    from bondpremia.validate import integer, numeric_columns
+
+    integer(window, "window", 4)  # three coefficients and a degree of freedom
+    integer(publication_lag, "publication_lag", 0)  # a negative lag would use data before it is published
+    rates = numeric_columns(rates, [fed_funds, output_gap, inflation])
     df = rates[[fed_funds, output_gap, inflation]].rename(columns={fed_funds: "ff", output_gap: "gap",
                                                                    inflation: "infl"})
     df = df.assign(infl_gap=df["infl"] - target_inflation).dropna()
@@ -85,6 +87,9 @@ def taylor_rule_strategy(rates: pd.DataFrame, etf_returns: pd.Series, window: in
 
     Runs over the months where both the signal and the ETF's monthly returns exist.
     """
+    from bondpremia.validate import number
+
+    number(cost_bps, "cost_bps", 0.0)
     sig = taylor_rule_signal(rates, window=window, publication_lag=publication_lag)
     common = sig.index.intersection(etf_returns.dropna().index)
     if len(common) < 3:

@@ -60,6 +60,10 @@ class SortResult:
 
     def summary(self, lags: int | None = None, periods_per_year: int = 12) -> pd.DataFrame:
         """Mean return, annualized mean, Newey-West t-statistic and average count per portfolio."""
+        if lags is not None:
+            from bondpremia.validate import integer
+
+            lags = integer(lags, "lags", 0)
         rows = {}
         for col in self.returns.columns:
             r = self.returns[col].dropna()
@@ -230,7 +234,20 @@ def univariate_sort(panel: pd.DataFrame, char: str, n: int = 5, *, ret: str = "r
     ``vw_timing`` (value weights over multi-month holdings) and ``rating``/``rating_range`` (the sorted universe:
     bonds rated ``lo <= rating <= hi`` at formation, AAA=1 ... D=22) are described in the module docstring.
     """
+    from bondpremia.validate import integer
+
+    n = integer(n, "n", 2)
+    holding = integer(holding, "holding", 1)
     sub, bp = _restrict(panel, breakpoints, rating, rating_range)
+    if char in sub.columns and date in sub.columns:
+        most = int(sub[sub[char].notna()].groupby(date).size().max()) if sub[char].notna().any() else 0
+        if most < n:
+            raise InputError(f"{n} portfolios, but at most {most} bonds have a value of {char!r} in any month; "
+                             f"use fewer portfolios", column="n")
+        months = sub[date].nunique()
+        if holding >= months:
+            raise InputError(f"a {holding}-month holding period needs more than {holding} months; the panel has "
+                             f"{months}", column="holding")
     port = quantile_portfolios(sub, char, n, date=date, breakpoints=bp).reindex(panel.index)
     return portfolio_returns(panel, port, ret=ret, entity=entity, date=date, weight=weight, holding=holding,
                              long_short=(float(n), 1.0), vw_timing=vw_timing)

@@ -442,7 +442,9 @@ def render_report(run_dir: str | Path) -> str:
 def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     """Render ``run_dir`` and write the HTML to ``out`` (default ``run_dir/report.html``); returns the path."""
     text = render_report(run_dir)
+    from bondpremia.rundir import atomic_file
+
     path = Path(out) if out is not None else Path(run_dir) / "report.html"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    with atomic_file(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
     return path

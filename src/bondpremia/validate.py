@@ -1,0 +1,86 @@
+"""Validators of options and inputs, shared by the library and the command line.
+
+Each raises :class:`~bondpremia.errors.InputError` naming the argument (or file, column and row) and what to do;
+the CLI turns the argument name into its option name (``n_portfolios`` -> ``--n-portfolios``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bondpremia.errors import InputError
+
+__all__ = ["choice", "integer", "number", "numeric_columns", "unique"]
+
+_MISSING_TEXT = {"", "nan", "NaN", "NA", "N/A", "None", "null", "NULL", "."}
+
+
+def integer(value: Any, name: str, low: int | None = None, high: int | None = None) -> int:
+    """An integer in ``[low, high]`` (either bound optional); bools and fractional numbers are refused."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        if isinstance(value, float | np.floating) and float(value).is_integer():
+            value = int(value)
+        else:
+            raise InputError(f"must be a whole number, got {value!r}", column=name)
+    v = int(value)
+    if (low is not None and v < low) or (high is not None and v > high):
+        span = (f"between {low} and {high}" if low is not None and high is not None
+                else f"at least {low}" if low is not None else f"at most {high}")
+        raise InputError(f"must be {span}, got {v}", column=name)
+    return v
+
+
+def number(value: Any, name: str, low: float | None = None, high: float | None = None) -> float:
+    """A finite number in ``[low, high]``."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"must be a number, got {value!r}", column=name) from None
+    if not np.isfinite(v) or (low is not None and v < low) or (high is not None and v > high):
+        span = (f"in [{low}, {high}]" if low is not None and high is not None
+                else f"at least {low}" if low is not None else f"at most {high}" if high is not None else "finite")
+        raise InputError(f"must be {span}, got {value!r}", column=name)
+    return v
+
+
+def choice(value: Any, name: str, choices: Sequence[str]) -> str:
+    """One of ``choices`` (exact)."""
+    if value not in choices:
+        raise InputError(f"must be one of {', '.join(map(str, choices))}; got {value!r}", column=name)
+    return str(value)
+
+
+def unique(values: Iterable[str], name: str) -> list[str]:
+    """The list, refusing an entry given twice."""
+    out: list[str] = []
+    for v in values:
+        if v in out:
+            raise InputError(f"{v!r} is given twice", column=name)
+        out.append(v)
+    return out
+
+
+def numeric_columns(frame: pd.DataFrame, columns: Sequence[str], file: str | None = None) -> pd.DataFrame:
+    """The frame with ``columns`` as float64. A cell that is not a number (``"5.25%"``, ``"n/a?"``) is an error
+    naming the file, the column and the row (0-based data row); empty cells and the usual missing markers are NaN.
+    """
+    out = frame.copy()
+    for col in columns:
+        if col not in frame.columns:
+            raise InputError(f"column not found; the file has {list(frame.columns)}", file=file, column=col)
+        raw = frame[col]
+        values = pd.to_numeric(raw, errors="coerce")
+        bad = values.isna().to_numpy() & raw.notna().to_numpy()
+        if bad.any():
+            text = raw[bad].astype(str).str.strip()
+            really = ~text.isin(_MISSING_TEXT).to_numpy()
+            if really.any():
+                pos = int(np.flatnonzero(bad)[np.flatnonzero(really)[0]])
+                raise InputError(f"value {raw.iloc[pos]!r} is not a number (write numbers without units or "
+                                 f"% signs)", file=file, column=col, row=pos)
+        out[col] = values.astype("float64")
+    return out
