@@ -96,3 +96,31 @@ def test_taylor_rule_bad_inputs(tmp_path, run, edit, args, fragment):
                        str(MARKET / "etf" / "etf_SHY_daily_yahoo.csv"), "--out", str(out), *args)
     assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1, err
     assert not out.exists()
+
+
+BAD_FILES = {
+    "truncated.parquet": b"PAR1\x00\x01not really parquet",
+    "empty.csv": b"",
+    "latin1.csv": b"id,date,x\n\xff\xfe,2020-01-31,1\n",
+}
+COMMANDS = {
+    "trace-clean": ["trace", "clean", "{bad}", "--fisd", "{sim}/fisd.parquet", "--out", "{out}"],
+    "trace-clean-fisd": ["trace", "clean", "{sim}/trace.parquet", "--fisd", "{bad}", "--out", "{out}"],
+    "characteristics": ["characteristics", "build", "{bad}", "--out", "{out}"],
+    "portfolio-sort": ["portfolio", "sort", "{bad}", "--char", "x", "--out", "{out}"],
+    "ipca": ["ipca", "fit", "{bad}", "--factors", "1", "--out", "{out}"],
+    "treasury": ["treasury", "forecast", "--yields", "{bad}", "--out", "{out}"],
+}
+
+
+@pytest.mark.parametrize("bad", sorted(BAD_FILES))
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_corrupt_empty_or_non_utf8_files(files, tmp_path, run, command, bad):
+    path = tmp_path / bad
+    path.write_bytes(BAD_FILES[bad])
+    out = tmp_path / "out"
+    args = [a.format(out=out, bad=path, sim=files["sim"]) for a in COMMANDS[command]]
+    code, _, err = run(*args)
+    lines = [ln for ln in err.strip().splitlines() if ln.strip()]
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
+    assert not out.exists()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -36,6 +37,18 @@ def print_json(payload: dict[str, Any]) -> None:
         return v
 
     print(json.dumps({k: clean(v) for k, v in payload.items()}, indent=2))
+
+
+@contextmanager
+def reading(path: Path | None) -> Iterator[None]:
+    """Turn a reader's failure on an empty, truncated, corrupt or non-UTF-8 file into one InputError naming it."""
+    try:
+        yield
+    except InputError:
+        raise
+    except (ValueError, OSError, UnicodeDecodeError, KeyError, IndexError) as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise InputError(f"cannot read: {first}", file=str(path)) from None
 
 
 def read_panel(path: Path) -> pd.DataFrame:

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bondpremia.cli._common import cli_input
+from bondpremia.cli._common import cli_input, reading
 from bondpremia.errors import InputError
 from bondpremia.models.forecast.estimators import MODEL_HELP
 from bondpremia.rundir import atomic_run, check_out
@@ -30,10 +30,11 @@ def _load(console: Console, yields: Path, macro: Path | None, groups: Path | Non
     from bondpremia.models.forecast.estimators import make_model
     from bondpremia.models.forecast.inputs import read_macro, read_yields
 
-    y = read_yields(yields)
+    with reading(yields):
+        y = read_yields(yields)
     mac = grp = None
     if macro is not None:
-        with console.status("preparing the macro panel"):
+        with console.status("preparing the macro panel"), reading(macro):
             mac, grp = read_macro(macro, start=start, end=end, groups=groups)
     data = cli_input(treasury_data, y, mac, grp, start=start, end=end, lag_non_market=lag_macro)
     for name in models:

@@ -99,6 +99,17 @@ def check_memory_limit(memory_limit: str) -> str:
     return memory_limit.strip()
 
 
+def _check_parquet(path: Path) -> None:
+    """An empty, truncated or corrupt parquet file is an InputError naming it (read from its footer only)."""
+    import pyarrow.parquet as pq
+
+    try:
+        pq.read_metadata(path)
+    except (OSError, ValueError) as err:
+        raise InputError(f"not a readable parquet file ({str(err).splitlines()[0]}); re-export or remove it",
+                         file=str(path)) from None
+
+
 def _connect(memory_limit: str, threads: int, temp: Path) -> Any:
     import duckdb
 
@@ -155,6 +166,7 @@ def ingest_trace(inputs: Any, workdir: Any, *, rows_per_partition: int = 1_000_0
         pq_files: list[tuple[Path, Path]] = []
         for i, f in enumerate(files):
             if _kind(f) == "parquet":
+                _check_parquet(f)
                 pq_files.append((f, f))
                 continue
             target = work / "csv" / f"{i:05d}.parquet"
