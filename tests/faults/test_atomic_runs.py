@@ -174,3 +174,39 @@ def test_atomic_file_replaces_or_leaves_the_old_file(tmp_path):
     assert target.read_text() == "new" and [p.name for p in tmp_path.iterdir()] == ["report.html"]
     with pytest.raises(InputError, match="is a folder"), atomic_file(tmp_path):
         pass
+
+
+class _Planted:
+    """Unpickling this writes a marker file: the proof that a cache payload was executed."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path(self.marker).write_text, ("executed",))
+
+
+def test_a_planted_cache_payload_is_never_executed(tmp_path):
+    """The forecast cache is plain arrays (npz, allow_pickle=False): a pickle planted as state.pkl is ignored, and a
+    state.npz whose arrays need unpickling (object arrays) is refused with one clear error; nothing runs."""
+    import pickle
+
+    import numpy as np
+
+    from bondpremia.models.forecast import recursive_forecast, treasury_data
+    from bondpremia.simulate import simulate_term_structure
+
+    data = treasury_data(simulate_term_structure(n_months=132, start="1980-01", seed=0, n_series=8).yields)
+    opts = dict(oos_start="1990-01", refit_every=12, retune_every=60, seed=3)
+    cache = tmp_path / "cache"
+    ref = recursive_forecast(data, "ols", cache_dir=cache, **opts).forecasts
+    (folder,) = [p for p in cache.iterdir() if p.is_dir()]
+    marker = tmp_path / "executed.txt"
+    (folder / "state.pkl").write_bytes(pickle.dumps(_Planted(str(marker))))
+    again = recursive_forecast(data, "ols", cache_dir=cache, **opts).forecasts
+    assert not marker.exists()
+    assert again.reset_index(drop=True).equals(ref.reset_index(drop=True))
+    np.savez(folder / "state.npz", done=np.array([_Planted(str(marker))], dtype=object))
+    with pytest.raises(InputError, match="cache file is corrupt or not written by this run"):
+        recursive_forecast(data, "ols", cache_dir=cache, **opts)
+    assert not marker.exists()

@@ -37,7 +37,7 @@ CASES = [
     ("sort-lags", ["portfolio", "sort", "{chars}", "--char", "duration", "--ret", "exret", "--lags", "-3",
                    "--out", "{out}"], "'--lags': must be at least 0"),
     ("chars-unit", ["characteristics", "build", "{panel}", "--ret-unit", "furlongs", "--out", "{out}"],
-     "'--ret-unit': unit ret='furlongs'"),
+     "'--ret-unit': must be one of percent, decimal; got 'furlongs'"),
     ("chars-bom", ["characteristics", "build", "{panel}", "--bom-timing", "later", "--out", "{out}"],
      "'--bom-timing'"),
     ("chars-out-is-file", ["characteristics", "build", "{panel}", "--out", "{afile}"], "is a file"),
@@ -124,3 +124,16 @@ def test_corrupt_empty_or_non_utf8_files(files, tmp_path, run, command, bad):
     lines = [ln for ln in err.strip().splitlines() if ln.strip()]
     assert code == 2 and len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
     assert not out.exists()
+
+
+def test_a_data_column_keeps_its_name_file_and_row(files, tmp_path, run):
+    """A bad cell in the panel is reported as the library says it (column 'Return', its row), with the file,
+    not turned into a fake option '--Return'."""
+    panel = pd.read_parquet(files["panel"])
+    panel["Return"] = panel["Return"].astype(object)
+    panel.loc[5, "Return"] = "abc"
+    path = tmp_path / "p.csv"
+    panel.to_csv(path, index=False)
+    code, _, err = run("characteristics", "build", str(path), "--out", str(tmp_path / "c"))
+    assert code == 2, err
+    assert err.strip() == f"error: file {path}, 'Return', row 5: value 'abc' is not a number"

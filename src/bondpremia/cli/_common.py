@@ -20,13 +20,21 @@ def option_name(column: str | None) -> str:
     return "--" + (column or "input").replace("_", "-")
 
 
-def cli_input(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a library call; re-raise its InputError with the CLI option name instead of the argument name."""
+def cli_input(func: Callable[..., T], *args: Any, _file: str | Path | None = None, **kwargs: Any) -> T:
+    """Run a library call. An InputError about one of the call's arguments is re-raised with the CLI option name
+    (``n_portfolios`` -> ``--n-portfolios``); one about a data column (it has a row, or it is a column of a frame
+    passed to ``func``) keeps the column and row and gains the input file ``_file`` when given."""
     try:
         return func(*args, **kwargs)
     except InputError as err:
-        if err.file is None and err.column is not None:
+        if err.file is not None or err.column is None:
+            raise
+        frames = [a for a in (*args, *kwargs.values()) if isinstance(a, pd.DataFrame)]
+        data_column = err.row is not None or any(err.column in f.columns for f in frames)
+        if not data_column:
             raise InputError(err.reason, column=option_name(err.column).lstrip("'")) from None
+        if _file is not None:
+            raise InputError(err.reason, file=str(_file), column=err.column, row=err.row) from None
         raise
 
 

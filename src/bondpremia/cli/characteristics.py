@@ -54,6 +54,15 @@ def build(
     from bondpremia.characteristics import build_characteristics, read_macro_folder
 
     check_out(out, force)
+    from bondpremia.validate import choice
+
+    if ret_unit is not None:
+        choice(ret_unit, "--ret-unit", ("percent", "decimal"))
+    if oas_unit is not None:
+        choice(oas_unit, "--oas-unit", ("bp", "percent", "decimal"))
+    choice(bom_timing, "--bom-timing", ("ice_bom", "as_reported"))
+    if universe is not None:
+        choice(universe, "--universe", ("kpp",))
     console = Console(stderr=True)
     frame = read_panel(panel)
     if fisd is not None:
@@ -78,7 +87,7 @@ def build(
         warnings.simplefilter("always", MissingInputWarning)
         res = cli_input(build_characteristics, frame, mac, units=units or None, rank=rank, winsor=winsor,
                         corporate_index=corporate_index, bom_timing=bom_timing, universe=universe,
-                        alternatives=tuple(alternative or ()), strict=strict)
+                        alternatives=tuple(alternative or ()), strict=strict, _file=panel)
     for item in w:
         if issubclass(item.category, MissingInputWarning):
             console.print(f"warning: {item.message}", markup=False, highlight=False, soft_wrap=True)

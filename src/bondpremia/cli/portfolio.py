@@ -52,7 +52,7 @@ def sort(
             raise InputError(f"column not found; the panel has {list(frame.columns)}", file=str(panel),
                              column=name)
     results = {name: cli_input(univariate_sort, frame, name, n, ret=ret, entity=entity, date=date, weight=weight,
-                               holding=holding) for name in names}
+                               holding=holding, _file=panel) for name in names}
     options = {"char": names, "n": n, "ret": ret, "weight": weight, "holding": holding, "lags": lags}
     with atomic_run(out, "portfolio sort", inputs=[panel], options=options, force=force) as staged:
         summaries = {name: cli_input(write_sort, result, name, staged.path, lags=lags)

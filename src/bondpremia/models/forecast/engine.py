@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -223,10 +224,16 @@ def recursive_forecast(
     if state_file is not None and state_file.exists():
         # plain arrays, never a pickle: the fitted model is rebuilt by replaying the last re-tuning fit and the last
         # refit after it (a refit starts from the state of the last re-tuning, so the replay is exact)
-        with np.load(state_file, allow_pickle=False) as z:
-            start_k, last_tune, last_refit = int(z["done"]), int(z["last_tune"]), int(z["last_refit"])
-            fc[:start_k], bench[:start_k], ntrain[:start_k] = z["fc"], z["bench"], z["ntrain"]
-            imp_sum, imp_n = z["imp_sum"].copy(), int(z["imp_n"])
+        try:
+            with np.load(state_file, allow_pickle=False) as z:
+                start_k, last_tune, last_refit = int(z["done"]), int(z["last_tune"]), int(z["last_refit"])
+                fc[:start_k], bench[:start_k], ntrain[:start_k] = z["fc"], z["bench"], z["ntrain"]
+                imp_sum, imp_n = z["imp_sum"].astype(np.float64), int(z["imp_n"])
+                if imp_sum.shape != (m, p) or not 0 <= start_k <= len(dates):
+                    raise ValueError("arrays of another run")
+        except (ValueError, KeyError, OSError, zipfile.BadZipFile) as err:
+            raise InputError(f"the cache file is corrupt or not written by this run ({str(err).splitlines()[0]}); "
+                             f"delete it to start over", file=str(state_file)) from None
         if start_k < len(dates) and last_tune >= 0:
             est = fresh(spec)
             fit_at(last_tune, True)
