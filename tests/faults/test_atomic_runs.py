@@ -142,14 +142,17 @@ def test_the_same_data_twice_is_refused(sim, tmp_path, run):
 
 def test_ctrl_c_during_trace_clean_leaves_nothing_and_a_rerun_succeeds(sim, tmp_path):
     """A real SIGINT to the command line process while it cleans: no folder at --out, no staging folder left."""
+    big = tmp_path / "sim"
+    write_simulated_trace(big, n_bonds=300, n_months=12, seed=5)  # several seconds of cleaning in 100-row partitions
     out = tmp_path / "clean"
-    argv = [sys.executable, "-m", "bondpremia.cli", "trace", "clean", str(sim / "trace.parquet"), "--fisd",
-            str(sim / "fisd.parquet"), "--out", str(out), "--rows-per-partition", "200", "--workers", "1"]
+    argv = [sys.executable, "-m", "bondpremia.cli", "trace", "clean", str(big / "trace.parquet"), "--fisd",
+            str(big / "fisd.parquet"), "--out", str(out), "--rows-per-partition", "100", "--workers", "1"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     deadline = time.time() + 60
     while time.time() < deadline and not any(".partial-" in p.name for p in tmp_path.iterdir()):
         time.sleep(0.05)  # wait until the run is under way (its staging folder exists)
+    time.sleep(1.0)  # and into the cleaning itself
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=120)
     assert proc.returncode != 0

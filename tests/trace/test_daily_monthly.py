@@ -293,15 +293,23 @@ def test_maturity_inside_the_month_counts_the_final_coupon():
 
 def test_excess_return_matches_rates_by_calendar_month():
     f = fisd(bond("CPN000001", "2030-03-15", 6.0, dated="2020-03-15"))
-    rates = pl.DataFrame({"date": [D(2023, 3, 15), D(2023, 5, 1)], "rf": [0.004, 0.005]})
-    out = monthly_returns(daily([("CPN000001", "2023-02-28", 99.8), ("CPN000001", "2023-03-30", 100.1),
-                                 ("CPN000001", "2023-04-28", 100.3)]), f, rates=rates)
+    rates = pl.DataFrame({"date": [D(2023, 3, 15), D(2023, 4, 2), D(2023, 5, 1)], "rf": [0.004, 0.0045, 0.005]})
+    trades = daily([("CPN000001", "2023-02-28", 99.8), ("CPN000001", "2023-03-30", 100.1),
+                    ("CPN000001", "2023-04-28", 100.3)])
+    out = monthly_returns(trades, f, rates=rates)
     mar, apr = row(out, "CPN000001", "2023-03-31"), row(out, "CPN000001", "2023-04-30")
     assert mar["rf"] == 0.004 and mar["exret"] == pytest.approx(mar["ret"] - 0.004, abs=1e-15)
-    assert apr["ret"] is not None and (apr["rf"], apr["exret"]) == (None, None)  # no April rate
+    assert apr["rf"] == 0.0045 and apr["exret"] == pytest.approx(apr["ret"] - 0.0045, abs=1e-15)
+    # a month with a return but no rate is an error, not a silent null excess return
+    with pytest.raises(InputError, match="do not cover 1 month.*2023-04-30"):
+        monthly_returns(trades, f, rates=rates.filter(pl.col("date") != D(2023, 4, 2)))
     with pytest.raises(InputError, match="same calendar month"):
         monthly_returns(daily([("CPN000001", "2023-02-28", 99.8)]), f,
-                        rates=pl.DataFrame({"date": [D(2023, 3, 1), D(2023, 3, 31)], "rf": [0.1, 0.2]}))
+                        rates=pl.DataFrame({"date": [D(2023, 3, 1), D(2023, 3, 31)], "rf": [0.001, 0.002]}))
+    # rates in percent (0.4 for 0.4%) or annual (4.8%/yr as 0.048) are refused: above 3% a month
+    for bad in (0.4, 0.048):
+        with pytest.raises(InputError, match="not a monthly return in decimals"):
+            monthly_returns(trades, f, rates=rates.with_columns(rf=pl.lit(bad)))
 
 
 def test_mv_weights_sum_to_one_per_month_and_exclude_invalid_bonds():

@@ -199,7 +199,17 @@ def _rates_frame(rates: Any) -> pl.DataFrame:
     if dup.any():
         i = int(dup.arg_true()[0])
         raise InputError("more than one rf in the same calendar month", column="date", row=i)
+    big = (r["rf"].abs() > RF_MAX).fill_null(False)
+    if big.any():
+        i = int(big.arg_true()[0])
+        raise InputError(f"rf = {r['rf'][i]} is not a monthly return in decimals (it looks like percent or an annual "
+                         f"rate); give the 1-month T-bill return of the month, e.g. 0.004 for 0.4%", column="rf", row=i)
     return r
+
+
+#: Largest plausible monthly T-bill return in decimals (the 1981 peak of the 3-month bill, 17% a year, is 1.4% a
+#: month): larger values are percent or annual rates.
+RF_MAX = 0.03
 
 
 # -- bond math ------------------------------------------------------------------------------------------------
@@ -503,6 +513,12 @@ def monthly_returns(daily: pl.DataFrame | pl.LazyFrame, fisd: Any, *, rates: Any
 
     if rf is not None:
         r = r.join(rf, on="_mi", how="left", maintain_order="left")
+        uncovered = r.filter(pl.col("ret").is_not_null() & pl.col("rf").is_null())
+        if uncovered.height:
+            first = uncovered.select(_month_end(pl.col("_mi")).min()).item()
+            n_months = uncovered["_mi"].n_unique()
+            raise InputError(f"the rates do not cover {n_months} month(s) with returns, the first {first}; extend "
+                             f"the rates file", column="rf")
     else:
         r = r.with_columns(rf=pl.lit(None, pl.Float64))
     mv = (top / 100.0 * pl.col("amount_outstanding")).alias("mv")
