@@ -277,26 +277,56 @@ def resolve_steps(preset: str = "bbw2019", steps: Sequence[str] | None = None,
 
 # --- parsing -----------------------------------------------------------------------------------------------------
 
+_ISO_DATE = r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+
+
+def _integral(f: pl.Expr) -> pl.Expr:
+    """A float that is a whole number as Int64, else null (``12.5`` is not a message number, ``2.0`` is)."""
+    return pl.when(f.is_finite() & (f == f.floor())).then(f.cast(pl.Int64, strict=False))
+
+
 def _parsed(name: str, dtype: Any, raw: pl.DataFrame) -> pl.Expr:
+    """Column ``name`` as ``dtype``; null where the value cannot be read unambiguously.
+
+    Dates: ISO ``YYYY-MM-DD`` (optionally with a time of day, nothing else after it), ``YYYYMMDD`` and SAS
+    ``15JAN2010``; ``MM/DD/YYYY`` and ``DD/MM/YYYY`` cannot be told apart (08/06/2011), so slash dates are refused.
+    Times: ``HH:MM:SS[.f]``, seconds after midnight (a number in [0, 86400)), or a duration (pandas Timedelta).
+    Integers: whole numbers only. Floats: finite numbers only (NaN and inf are refused).
+    """
     col = pl.col(name)
     have = raw.schema[name]
-    if have == dtype:
+    if have == dtype and have not in (pl.String, pl.Float64):  # strings are stripped and blanks made null below
         return col
     if have == pl.String:
         s = col.str.strip_chars()
         s = pl.when(s == "").then(None).otherwise(s)
         if dtype == pl.Date:
-            return pl.coalesce(s.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False),
-                               s.str.to_date("%Y%m%d", strict=False), s.str.to_date("%m/%d/%Y", strict=False))
+            iso = pl.when(s.str.contains(_ISO_DATE)).then(s.str.slice(0, 10))
+            return pl.coalesce(iso.str.to_date("%Y-%m-%d", strict=False),
+                               pl.when(s.str.contains(r"^\d{8}$")).then(s).str.to_date("%Y%m%d", strict=False),
+                               pl.when(s.str.contains(r"^\d{2}[A-Za-z]{3}\d{4}$")).then(s.str.to_titlecase())
+                               .str.to_date("%d%b%Y", strict=False))
         if dtype == pl.Time:
             return pl.coalesce(s.str.to_time("%H:%M:%S", strict=False), s.str.to_time("%H:%M:%S%.f", strict=False))
         if dtype == pl.String:
             return s
         if dtype == pl.Int64:  # WRDS writes counts as '002' and sometimes as '2.0'
-            return s.cast(pl.Float64, strict=False).cast(pl.Int64, strict=False)
-        return s.cast(dtype, strict=False)
+            return _integral(s.cast(pl.Float64, strict=False))
+        f = s.cast(dtype, strict=False)
+        return pl.when(f.is_finite()).then(f) if dtype == pl.Float64 else f
     if isinstance(have, pl.Datetime) and dtype in (pl.Date, pl.Time):
         return col.dt.date() if dtype == pl.Date else col.dt.time()
+    if dtype == pl.Time and isinstance(have, pl.Duration):
+        ns = col.dt.total_nanoseconds()
+        return pl.when((ns >= 0) & (ns < 86_400 * 10**9)).then(ns.cast(pl.Time))
+    if dtype == pl.Time and have.is_numeric():  # seconds after midnight
+        sec = col.cast(pl.Float64)
+        return pl.when((sec >= 0) & (sec < 86_400)).then((sec * 1e9).round().cast(pl.Int64).cast(pl.Time))
+    if dtype == pl.Int64 and have.is_float():
+        return _integral(col)
+    if dtype == pl.Float64:
+        f = col.cast(pl.Float64, strict=False)
+        return pl.when(f.is_finite()).then(f)
     return col.cast(dtype, strict=False)
 
 
@@ -328,8 +358,17 @@ def parse_messages(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 
     parsed_exprs = [_parsed(c, t, raw).alias(c) for c, t in SCHEMA.items()]
     bad: list[pl.Expr] = []
-    for c in SCHEMA:
+    for c, dtype in SCHEMA.items():
         value = pl.col(f"__{c}")
+        have = raw.schema[c]
+        if dtype == pl.Date and have == pl.String:
+            bad.append(pl.when(pl.col(c).str.strip_chars().str.contains(r"^\d{1,2}/\d{1,2}/\d{2,4}$")).then(
+                pl.lit(f"{c}: ambiguous date (MM/DD/YYYY or DD/MM/YYYY?); write dates as YYYY-MM-DD")))
+        if dtype == pl.Float64:
+            as_float = pl.col(c).cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False) \
+                if have == pl.String else pl.col(c).cast(pl.Float64, strict=False)
+            bad.append(pl.when(as_float.is_nan() | as_float.is_infinite()).then(
+                pl.lit(f"{c}: not a finite number (NaN or infinite)")))
         if c in REQUIRED:
             bad.append(pl.when(_missing(pl.col(c), raw.schema[c])).then(pl.lit(f"{c}: missing value")))
             bad.append(pl.when(value.is_null()).then(pl.lit(f"{c}: unparseable value")))
