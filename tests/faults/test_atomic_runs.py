@@ -213,3 +213,4 @@ def test_a_planted_cache_payload_is_never_executed(tmp_path):
     with pytest.raises(InputError, match="cache file is corrupt or not written by this run"):
         recursive_forecast(data, "ols", cache_dir=cache, **opts)
     assert not marker.exists()
+

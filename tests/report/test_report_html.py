@@ -324,3 +324,16 @@ assert plt.get_fignums() == [], plt.get_fignums()
     assert res.returncode == 0, res.stderr
     assert (tmp_path / "a.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (tmp_path / "b.png").stat().st_size > 10_000
+
+
+def test_report_never_reads_an_unfinished_run(tmp_path, run_builder):
+    """A staging folder left beside a run (a run still being written) is not read by the report."""
+    from bondpremia.report import render_report
+
+    run = run_builder(tmp_path / "run")
+    before = render_report(run)
+    staging = run / ".sorts2.partial-abc"
+    staging.mkdir()
+    (staging / "sort_summary_half.csv").write_text("statistic,1.0\nmean,0.5\n")
+    after = render_report(run)
+    assert "half" not in after and after.count("<figure>") == before.count("<figure>")

@@ -60,17 +60,27 @@ def demo(
                      ] = False,
     seed: Annotated[int, typer.Option(help="Seed of every simulation and estimator.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the headline numbers as JSON.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace --out even if it is not a bondpremia run.")
+                     ] = False,
 ) -> None:
     """Run the whole chain: simulate TRACE -> clean (audit) -> monthly returns -> characteristics -> IPCA K=1..5
     with out-of-sample fits -> portfolio sorts -> Treasury forecasts -> Taylor-rule strategy -> HTML report."""
-    from bondpremia.demo import DEMO_SIZES, QUICK_SIZES, run_demo
+    from dataclasses import replace
 
+    from bondpremia.demo import DEMO_SIZES, QUICK_SIZES, run_demo
+    from bondpremia.rundir import atomic_run, check_out
+
+    check_out(out, force)
     console = Console(stderr=True)
     columns = (SpinnerColumn(), TextColumn("{task.description:<44}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
-    with Progress(*columns, console=console) as progress:
-        result = run_demo(out, real_data=real_data, sizes=QUICK_SIZES if quick else DEMO_SIZES, progress=progress,
-                          seed=seed)
+    options = {"real_data": real_data, "quick": quick, "seed": seed}
+    with Progress(*columns, console=console) as progress, \
+            atomic_run(out, "demo", options=options, force=force) as staged:
+        result = run_demo(staged.path, real_data=real_data, sizes=QUICK_SIZES if quick else DEMO_SIZES,
+                          progress=progress, seed=seed)
+    # the run folder was renamed into place: point at it, not at the staging folder
+    result = replace(result, out=out, report=out / result.report.relative_to(staged.path))
     for note in result.notes:
         console.print(f"note: {note}")
     if as_json:

@@ -106,9 +106,15 @@ def _table_html(frame: pd.DataFrame, index: bool = True, float_format: str = "{:
                          classes="data")
 
 
+def _unfinished(path: Path, run_dir: Path) -> bool:
+    """Inside a staging folder of a run still being written, or of one being replaced (bondpremia.rundir)."""
+    return any(".partial-" in part or ".old-" in part for part in path.relative_to(run_dir).parts)
+
+
 def _find(run_dir: Path, name: str) -> list[Path]:
-    """Files under ``run_dir`` (recursively) whose name matches ``name`` (an exact name or a glob pattern)."""
-    return sorted(p for p in run_dir.rglob(name) if p.is_file())
+    """Files under ``run_dir`` (recursively) whose name matches ``name`` (an exact name or a glob pattern); files
+    of unfinished runs (staging folders) are never read."""
+    return sorted(p for p in run_dir.rglob(name) if p.is_file() and not _unfinished(p, run_dir))
 
 
 def _read(path: Path, reader: Callable[[Path], Any]) -> Any:
