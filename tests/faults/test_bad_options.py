@@ -137,3 +137,44 @@ def test_a_data_column_keeps_its_name_file_and_row(files, tmp_path, run):
     code, _, err = run("characteristics", "build", str(path), "--out", str(tmp_path / "c"))
     assert code == 2, err
     assert err.strip() == f"error: file {path}, 'Return', row 5: value 'abc' is not a number"
+
+
+@pytest.fixture(scope="module")
+def degenerate(tmp_path_factory) -> dict[str, Path]:
+    import numpy as np
+
+    d = tmp_path_factory.mktemp("degenerate")
+    dates = pd.date_range("2020-01-31", periods=12, freq="ME")
+    ids = [f"b{i}" for i in range(20)]
+    rng = np.random.default_rng(0)
+    frames = {
+        "one_bond": pd.DataFrame({"id": "A", "date": dates, "x": np.arange(12.0), "ret": 0.01}),
+        "one_month": pd.DataFrame({"id": ids, "date": dates[0], "x": np.arange(20.0), "ret": 0.01}),
+        "constant": pd.DataFrame({"id": np.tile(ids, 12), "date": np.repeat(dates, 20), "x": 1.0,
+                                  "ret": rng.normal(0, 0.01, 240)}),
+        "three_months": pd.DataFrame({"id": np.tile(ids, 3), "date": np.repeat(dates[:3], 20),
+                                      "x": rng.normal(size=60), "z": rng.normal(size=60),
+                                      "ret": rng.normal(0, 0.01, 60)}),
+    }
+    out = {}
+    for name, frame in frames.items():
+        out[name] = d / f"{name}.csv"
+        frame.to_csv(out[name], index=False)
+    return out
+
+
+@pytest.mark.parametrize(("panel", "argv", "fragment"), [
+    ("one_bond", ["portfolio", "sort", "--char", "x"], "'--n': 5 portfolios, but at most 1 bonds"),
+    ("one_month", ["portfolio", "sort", "--char", "x"], "'--holding': a 1-month holding period needs more"),
+    ("constant", ["portfolio", "sort", "--char", "x"], "'--char': 'x' takes a single value in every month"),
+    ("one_month", ["ipca", "fit", "--factors", "2"], "'--factors': 2 factor(s) need at least 3 months"),
+    ("three_months", ["ipca", "fit", "--factors", "2", "--oos-start", "2020-03"],
+     "'--oos-start': start 2020-03-01 leaves no estimation window of at least 3 months"),
+])
+def test_degenerate_panels(degenerate, tmp_path, run, panel, argv, fragment):
+    """One bond, one month, a constant characteristic, more factors than months: one line each, exit 2 (no
+    traceback), and the dates in the message are dates, not Timestamp reprs."""
+    out = tmp_path / "out"
+    code, _, err = run(*argv[:2], str(degenerate[panel]), *argv[2:], "--out", str(out))
+    assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1, err
+    assert "Timestamp(" not in err and not out.exists()

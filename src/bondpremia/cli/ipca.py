@@ -72,15 +72,25 @@ def fit(
                   "(pass --chars to choose the instruments)", file=sys.stderr)
     model = IPCA(n_factors=factors, intercept=intercept, constant=constant,
                  singular_months="drop" if drop_singular_months else "keep")
-    model.fit(panel, returns=returns, chars=names, entity=entity, date=date)
+    try:
+        model.fit(panel, returns=returns, chars=names, entity=entity, date=date)
+    except InputError as err:
+        if err.column != "n_factors":
+            raise
+        raise InputError(err.reason, column="--factors") from None
     result = model.summary()
     if oos_start is not None:
         try:
             start = pd.Timestamp(oos_start)
         except ValueError:
             raise InputError(f"cannot read month {oos_start!r}; use YYYY-MM", column="--oos-start") from None
-        oos = model.fit_oos(panel, start=start, returns=returns, chars=model.chars_, entity=entity, date=date,
-                            progress=True)
+        try:
+            oos = model.fit_oos(panel, start=start, returns=returns, chars=model.chars_, entity=entity, date=date,
+                                progress=True)
+        except InputError as err:
+            if err.column != "start":
+                raise
+            raise InputError(err.reason, column="--oos-start") from None
         result.update(oos.as_dict())
     if bootstrap:
         if not intercept:

@@ -414,6 +414,9 @@ class IPCA:
 
     def _fit_panel(self, p: _Panel, factors: pd.DataFrame | None, warm_start: IPCA | None) -> None:
         K = self.n_factors
+        if len(p.dates) < K + 1:
+            raise InputError(f"{K} factor(s) need at least {K + 1} months with data; the panel has {len(p.dates)}",
+                             column="n_factors")
         G, obs_names = self._observables(p.dates, factors)
         gb0 = go0 = None
         if warm_start is not None:
@@ -575,7 +578,11 @@ class IPCA:
         G, _ = self._observables(p.dates, None)
         s = int(p.dates.searchsorted(pd.Timestamp(start) if isinstance(p.dates, pd.DatetimeIndex) else start))
         if s < self.n_factors + 1 or s >= len(p.dates):
-            raise InputError(f"start {start!r} leaves no estimation window or no out-of-sample month", column="start")
+            first = p.dates[0].date() if isinstance(p.dates, pd.DatetimeIndex) else p.dates[0]
+            last = p.dates[-1].date() if isinstance(p.dates, pd.DatetimeIndex) else p.dates[-1]
+            raise InputError(f"start {pd.Timestamp(start).date() if isinstance(p.dates, pd.DatetimeIndex) else start} "
+                             f"leaves no estimation window of at least {self.n_factors + 1} months or no "
+                             f"out-of-sample month (the panel's months run {first} .. {last})", column="start")
         try:  # windows only grow, so a full-rank first window keeps every later one full rank
             _check_rank((p.W[:s] * p.N[:s, None, None]).sum(axis=0), p.chars)
         except InputError as err:

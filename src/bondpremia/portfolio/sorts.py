@@ -244,6 +244,9 @@ def univariate_sort(panel: pd.DataFrame, char: str, n: int = 5, *, ret: str = "r
         if most < n:
             raise InputError(f"{n} portfolios, but at most {most} bonds have a value of {char!r} in any month; "
                              f"use fewer portfolios", column="n")
+        distinct = int(sub.groupby(date)[char].nunique().max())
+        if distinct < 2:
+            raise InputError(f"{char!r} takes a single value in every month: nothing to sort on", column="char")
         months = sub[date].nunique()
         if holding >= months:
             raise InputError(f"a {holding}-month holding period needs more than {holding} months; the panel has "
