@@ -226,7 +226,7 @@ def test_blank_sale_condition_is_not_a_special_condition():
 
 
 def test_resolve_steps_default_and_parse():
-    assert resolve_steps() == ["fisd_screens", "dn14_cancel", "dn14_reversal", "dn09_cancel", "dn09_correct",
+    assert resolve_steps() == ["dedupe", "fisd_screens", "dn14_cancel", "dn14_reversal", "dn09_cancel", "dn09_correct",
                                "dn09_reversal", "interdealer", "when_issued", "locked_in", "special_condition",
                                "long_settlement", "price_range", "min_volume", "short_maturity"]
     assert resolve_steps(steps=["parse", "price_range"]) == ["price_range"]

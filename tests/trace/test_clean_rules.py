@@ -636,10 +636,10 @@ def test_absent_optional_columns_are_null():
 # Presets, audit identity, order invariance
 # ---------------------------------------------------------------------------------------------------------------
 
-BBW2019 = ["parse", "fisd_screens", "dn14_cancel", "dn14_reversal", "dn09_cancel", "dn09_correct", "dn09_reversal",
-           "interdealer", "when_issued", "locked_in", "special_condition", "long_settlement", "price_range",
-           "min_volume", "short_maturity"]
-DN2014 = ["parse", "dn14_cancel", "dn14_reversal", "dn09_cancel", "dn09_correct", "dn09_reversal", "agency",
+BBW2019 = ["parse", "dedupe", "fisd_screens", "dn14_cancel", "dn14_reversal", "dn09_cancel", "dn09_correct",
+           "dn09_reversal", "interdealer", "when_issued", "locked_in", "special_condition", "long_settlement",
+           "price_range", "min_volume", "short_maturity"]
+DN2014 = ["parse", "dedupe", "dn14_cancel", "dn14_reversal", "dn09_cancel", "dn09_correct", "dn09_reversal", "agency",
           "interdealer"]
 
 MIXED = msgs(
@@ -689,9 +689,9 @@ def test_bbw2019_preset_on_mixed_set():
     res = clean_trades(MIXED, MIXED_FISD)  # default preset
     assert survivors(res) == {5, 9, 14, 105, 107, 109, 111}
     check_audit(res, MIXED.height, [
-        ("fisd_screens", 1), ("dn14_cancel", 4), ("dn14_reversal", 2), ("dn09_cancel", 2), ("dn09_correct", 2),
-        ("dn09_reversal", 2), ("interdealer", 2), ("when_issued", 1), ("locked_in", 1), ("special_condition", 1),
-        ("long_settlement", 1), ("price_range", 1), ("min_volume", 1), ("short_maturity", 1)])
+        ("dedupe", 0), ("fisd_screens", 1), ("dn14_cancel", 4), ("dn14_reversal", 2), ("dn09_cancel", 2),
+        ("dn09_correct", 2), ("dn09_reversal", 2), ("interdealer", 2), ("when_issued", 1), ("locked_in", 1),
+        ("special_condition", 1), ("long_settlement", 1), ("price_range", 1), ("min_volume", 1), ("short_maturity", 1)])
     assert res.trades.filter(pl.col("msg_seq_nb") == 105)["rptd_pr"].to_list() == [100.25]
 
 
@@ -699,8 +699,8 @@ def test_dick_nielsen_2014_preset_on_mixed_set():
     res = clean_trades(MIXED, preset="dick_nielsen_2014")
     assert survivors(res) == {5, 6, 7, 8, 9, 11, 12, 13, 15, 16, 105, 107, 109, 111}
     check_audit(res, MIXED.height, [
-        ("dn14_cancel", 4), ("dn14_reversal", 2), ("dn09_cancel", 2), ("dn09_correct", 2), ("dn09_reversal", 2),
-        ("agency", 1), ("interdealer", 2)])
+        ("dedupe", 0), ("dn14_cancel", 4), ("dn14_reversal", 2), ("dn09_cancel", 2), ("dn09_correct", 2),
+        ("dn09_reversal", 2), ("agency", 1), ("interdealer", 2)])
 
 
 @pytest.mark.parametrize("preset, order", [("bbw2019", BBW2019), ("dick_nielsen_2014", DN2014)])
@@ -717,6 +717,24 @@ def test_audit_identity_for_every_preset(preset, order):
     assert res.rejects.height + a["rows_out"][0] == df.height
     assert res.rejects["_row"].to_list() == [df.height - 1]
     assert all(isinstance(r, str) for r in a["reason"].to_list())
+
+
+def test_dedupe_drops_exact_copies_and_keeps_the_first():
+    """Exact duplicate messages (the same report in two overlapping WRDS file splits) are dropped once each; a
+    copy that differs only in lineage (input file and row) is a duplicate too; one that differs in any TRACE
+    column (here the price) is not."""
+    base = msgs({"msg_seq_nb": 1}, {"msg_seq_nb": 2}, {"msg_seq_nb": 3})
+    dup = pl.concat([base, base.slice(0, 2), msgs({"msg_seq_nb": 3, "rptd_pr": 101.0})])
+    dup = dup.with_columns(_file=pl.Series(["a.csv"] * 3 + ["b.csv"] * 3), _row=pl.Series([0, 1, 2, 0, 1, 2]))
+    res = run(dup, ["dedupe"])
+    check_audit(res, 6, [("dedupe", 2)])
+    assert res.trades["_file"].to_list() == ["a.csv", "a.csv", "a.csv", "b.csv"]  # the first copies are kept
+    assert sorted(res.trades["rptd_pr"].to_list()) == [100.0, 100.0, 100.0, 101.0]
+    # the mixed set with a message repeated: the default preset's survivors and prices are those without it
+    twice = pl.concat([MIXED, MIXED.filter(pl.col("msg_seq_nb") == 105)])
+    res = clean_trades(twice, MIXED_FISD)
+    assert survivors(res) == {5, 9, 14, 105, 107, 109, 111} and res.trades.height == 7
+    assert res.audit.filter(pl.col("step") == "dedupe")["rows_dropped"].to_list() == [1]
 
 
 def test_skip_removes_step_from_audit():

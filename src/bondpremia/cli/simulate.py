@@ -32,6 +32,7 @@ def trace(
         info = write_simulated_trace(staged.path, n_bonds=bonds, n_months=months, seed=seed, start=start,
                                      trades_per_bond_month=trades_per_bond_month)
         staged.rows.update({"trace.parquet": int(info["messages"])})
+    info = {**info, "out_dir": str(out)}  # not the staging folder it was written into
     console.print(f"wrote {out}: {info}")
 
 

@@ -230,7 +230,17 @@ def _short_maturity(df: pl.DataFrame, ctx: Context) -> pl.Series:
     return joined.filter((pl.col("maturity") - pl.col("trd_exctn_dt")).dt.total_days() < 365)[_RID]
 
 
+def _dedupe(df: pl.DataFrame, ctx: Context) -> pl.Series:
+    """Exact duplicates: a message whose every TRACE column equals an earlier message's (the same report
+    repeated across overlapping WRDS file splits, or a file appended twice). Lineage columns (input file and row)
+    are ignored; the first copy in input order is kept."""
+    cols = [c for c in SCHEMA if c in df.columns]
+    ordered = df.sort(_RID)
+    return ordered.filter(~pl.struct(cols).is_first_distinct())[_RID]
+
+
 STEPS: dict[str, Step] = {s.name: s for s in (
+    Step("dedupe", "exact duplicate of an earlier message (every TRACE column equal)", _dedupe),
     Step("fisd_screens", "bond not in FISD or fails a bond screen (BBW 2019)", _fisd_screens, needs_fisd=True),
     Step("dn14_cancel", "post-2012 cancellation (X/C) and the report it cancels (Dick-Nielsen 2014)", _dn14_cancel),
     Step("dn14_reversal", "post-2012 reversal (Y) and the report it reverses (Dick-Nielsen 2014)", _dn14_reversal),
@@ -251,9 +261,9 @@ STEPS: dict[str, Step] = {s.name: s for s in (
 
 _DN = ["dn14_cancel", "dn14_reversal", "dn09_cancel", "dn09_correct", "dn09_reversal"]
 PRESETS: dict[str, list[str]] = {
-    "bbw2019": ["fisd_screens", *_DN, "interdealer", "when_issued", "locked_in", "special_condition",
+    "bbw2019": ["dedupe", "fisd_screens", *_DN, "interdealer", "when_issued", "locked_in", "special_condition",
                 "long_settlement", "price_range", "min_volume", "short_maturity"],
-    "dick_nielsen_2014": [*_DN, "agency", "interdealer"],
+    "dick_nielsen_2014": ["dedupe", *_DN, "agency", "interdealer"],
 }
 
 PARSE_REASON = "unparseable or missing required value (see rejects)"
