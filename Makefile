@@ -10,7 +10,7 @@ PBL_CONSTRAINTS := constraints-pybondlab.txt
 PYTEST_ARGS ?=
 DEMO_ARGS ?=
 
-.PHONY: demo test test-all test-pybondlab bench lint clean
+.PHONY: demo test test-all test-pybondlab bench lint mutate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,8 +51,13 @@ test-pybondlab: $(PBL_VENV)/.installed
 bench: $(VENV)/.installed-dev
 	@for f in benchmarks/bench_*.py; do $(BIN)/python $$f; done
 
+# mutation testing (mutmut) of the core modules, each against its own test files; MUTATE_ARGS="trace/clean.py" for one
+MUTATE_ARGS ?=
+mutate: $(VENV)/.installed-dev
+	OMP_NUM_THREADS=1 $(BIN)/python tools/mutate.py $(MUTATE_ARGS)
+
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
 	$(BIN)/mypy
 
 clean:

@@ -275,7 +275,7 @@ def certainty_equivalent_gain(actual: Any, forecast: Any, benchmark: Any, varian
     (y, f, b, v), _ = _aligned({"actual": actual, "forecast": forecast, "benchmark": benchmark,
                                 "variance": variance}, min_obs=2)
     if (v <= 0).any():
-        raise InputError(f"variance must be positive; row {int(np.argmax(v <= 0))} is {v[v <= 0][0]!r}",
+        raise InputError(f"variance must be positive; row {int(np.argmax(v <= 0))} is {float(v[v <= 0][0])!r}",
                          column="variance")
     if weight_bounds is not None:
         lo, hi = (float(x) for x in weight_bounds)

@@ -1,0 +1,210 @@
+"""Mutation testing with mutmut, one module at a time, each against only the test files that exercise it.
+
+Usage (``make mutate`` runs all modules)::
+
+    .venv/bin/python tools/mutate.py                      # every module below, fresh
+    .venv/bin/python tools/mutate.py trace/clean.py       # one module
+    .venv/bin/python tools/mutate.py --keep trace/clean.py  # reuse the previous run's cache (re-tests nothing done)
+
+Each module runs in its own working folder ``.mutate/<module>/`` (git-ignored): a ``pyproject.toml`` written here
+(the project's pytest settings plus a ``[tool.mutmut]`` section for that module) and symlinks to ``src`` and
+``tests``. mutmut copies them into ``.mutate/<module>/mutants/`` and mutates only that copy, so no tracked file
+changes. After the run this prints one line per module and the names of the mutants that were not killed;
+``cd .mutate/<module> && ../../.venv/bin/mutmut show <name>`` shows a mutant's diff.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / ".mutate"
+MUTMUT = Path(sys.executable).parent / "mutmut"
+
+# module (under src/bondpremia) -> the test files that exercise it. Slow simulation, demo, network and
+# command-line tests are left out where a faster file covers the module.
+MODULES: dict[str, list[str]] = {
+    "trace/clean.py": [
+        "tests/trace/test_clean_rules.py",
+        "tests/trace/test_clean_mutation.py",
+    ],
+    "trace/monthly.py": [
+        "tests/trace/test_daily_monthly.py",
+        "tests/trace/test_monthly_mutation.py",
+    ],
+    "models/ipca.py": [
+        "tests/models/test_ipca.py",
+        "tests/models/test_ipca_oracle.py",
+        "tests/models/test_ipca_mutation.py",
+    ],
+    "models/forecast/engine.py": [
+        "tests/models/forecast/test_forecast_engine.py",
+        "tests/models/forecast/test_engine_mutation.py",
+    ],
+    "models/forecast/evaluation.py": [
+        "tests/models/forecast/test_evaluation.py",
+        "tests/models/forecast/test_evaluation_mutation.py",
+    ],
+    "characteristics/engine.py": [
+        "tests/characteristics/test_rolling_engine.py",
+        "tests/characteristics/test_engine_mutation.py",
+    ],
+    "fixed_income/bond.py": [
+        "tests/fixed_income/test_bond.py",
+        "tests/fixed_income/test_bond_quantlib.py",
+        "tests/fixed_income/test_bond_mutation.py",
+    ],
+}
+
+# polars' thread pool does not survive a fork (the child waits forever for the pool's threads), so the modules whose
+# tests run polars queries fork each mutant's worker from a server process that has run none: after collecting the
+# tests ("collect"), or, when a test module runs polars at import, after importing the libraries only ("import").
+# The other modules use mutmut's default, a fork of the process that collected the statistics (faster).
+FORKSERVER_WARMUP = {"trace/clean.py": "collect", "trace/monthly.py": "import"}
+
+PYTEST_ARGS = ["-m", "not slow and not pybondlab", "-p", "no:cacheprovider", "-p", "no:xdist", "-W", "ignore"]
+NOT_KILLED = ("survived", "no tests", "timeout", "suspicious", "segfault", "not checked", "skipped")
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # a JSON string is a valid TOML basic string
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} as TOML")
+
+
+def _config(module: str, tests: list[str]) -> str:
+    pytest_ini = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    mutmut = {
+        "source_paths": ["src"],
+        "only_mutate": [f"src/bondpremia/{module}"],
+        "pytest_add_cli_args_test_selection": tests,
+        "pytest_add_cli_args": PYTEST_ARGS,
+        "use_git_change_detection": False,
+    }
+    if module in FORKSERVER_WARMUP:
+        mutmut.update(process_isolation="forkserver", forkserver_warmup=FORKSERVER_WARMUP[module],
+                      preload_modules_file="preload.txt")
+    lines = ["[tool.pytest.ini_options]"] + [f"{k} = {_toml(v)}" for k, v in pytest_ini.items()]
+    lines += ["", "[tool.mutmut]"] + [f"{k} = {_toml(v)}" for k, v in mutmut.items()]
+    return "\n".join(lines) + "\n"
+
+
+PRELOAD = ["numpy", "pandas", "polars", "scipy.stats", "scipy.optimize", "statsmodels.api", "sklearn",
+           "pandas_market_calendars", "hypothesis", "matplotlib.figure", "pytest"]
+
+
+def _preload() -> str:
+    """Modules the fork server imports: the heavy libraries and bondpremia (not torch, not the command line)."""
+    package = ROOT / "src" / "bondpremia"
+    names = []
+    for path in sorted(package.rglob("*.py")):
+        parts = path.relative_to(package.parent).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        name = ".".join(parts)
+        if not any(skip in name for skip in ("cli", "demo", ".nn", "__main__")):
+            names.append(name)
+    return "\n".join(PRELOAD + names) + "\n"
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("BONDPREMIA_REQUIRE_ORACLES", None)  # a missing ../shared file may skip here; CI checks them
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.setdefault(var, "1")
+    env["MPLBACKEND"] = "Agg"
+    env.setdefault("POLARS_MAX_THREADS", "1")
+    return env
+
+
+def _statuses(workdir: Path) -> dict[str, str]:
+    out = subprocess.run([str(MUTMUT), "results", "--all", "true"], cwd=workdir, env=_env(), capture_output=True,
+                         text=True, check=True).stdout
+    found = {}
+    for line in out.splitlines():
+        name, sep, status = line.strip().rpartition(": ")
+        if sep:
+            found[name] = status
+    return found
+
+
+def run_module(module: str, tests: list[str], *, keep: bool, children: int) -> tuple[str, list[str]]:
+    missing = [t for t in tests if not (ROOT / t).exists()]
+    if missing:
+        print(f"{module}: warning, test files not found: {missing}", flush=True)
+        tests = [t for t in tests if t not in missing]
+    workdir = WORK / module.replace("/", "__").removesuffix(".py")
+    if workdir.exists() and not keep:
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    for name in ("src", "tests"):
+        if not (workdir / name).exists():
+            (workdir / name).symlink_to(ROOT / name)
+    (workdir / "pyproject.toml").write_text(_config(module, tests))
+    (workdir / "preload.txt").write_text(_preload())
+
+    start = time.monotonic()
+    with open(workdir / "mutmut.log", "w") as log:
+        proc = subprocess.run([str(MUTMUT), "run", "--max-children", str(children)], cwd=workdir, env=_env(),
+                              stdout=log, stderr=subprocess.STDOUT)
+    wall = time.monotonic() - start
+    if proc.returncode != 0:
+        tail = (workdir / "mutmut.log").read_text(errors="replace")[-3000:]
+        raise SystemExit(f"{module}: mutmut failed with exit code {proc.returncode}; end of its log:\n{tail}")
+
+    statuses = _statuses(workdir)
+    counts = {s: sum(v == s for v in statuses.values()) for s in set(statuses.values())}
+    total = len(statuses)
+    killed = counts.get("killed", 0)
+    timeout = counts.get("timeout", 0)
+    survived = total - killed - timeout  # survived, not covered by any selected test, or anything else
+    score = 100.0 * killed / total if total else 0.0
+    line = (f"{module}: killed {killed} of {total} mutants ({score:.1f}%), {survived} survived, {timeout} timeout, "
+            f"wall time {wall:.0f} s")
+    others = {s: n for s, n in counts.items() if s not in ("killed", "survived", "timeout")}
+    if others:
+        line += " [" + ", ".join(f"{n} {s}" for s, n in sorted(others.items())) + " counted as survived]"
+    not_killed = [f"  {status}: {name}" for name, status in sorted(statuses.items()) if status in NOT_KILLED]
+    return line, not_killed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="*", help="modules under src/bondpremia (default: all)")
+    parser.add_argument("--keep", action="store_true", help="reuse .mutate/<module>/ from the previous run")
+    parser.add_argument("--children", type=int, default=2, help="parallel mutmut workers (default 2)")
+    args = parser.parse_args(argv)
+    unknown = [m for m in args.modules if m not in MODULES]
+    if unknown:
+        parser.error(f"unknown modules {unknown}; choose from {list(MODULES)}")
+
+    start = time.monotonic()
+    lines, survivors = [], []
+    for module in args.modules or list(MODULES):
+        line, not_killed = run_module(module, MODULES[module], keep=args.keep, children=args.children)
+        print(line, flush=True)
+        lines.append(line)
+        survivors += [f"{module}:"] + not_killed if not_killed else []
+    print(f"total wall time {time.monotonic() - start:.0f} s")
+    if survivors:
+        print("not killed (see docs/testing.md, 'Mutation testing', for the equivalent ones):")
+        print("\n".join(survivors))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
