@@ -749,6 +749,11 @@ def test_explicit_steps_run_after_parse():
     assert res.trades.height == MIXED.height - 2
 
 
+def test_a_step_listed_twice_is_refused():
+    with pytest.raises(InputError, match="'dn14_cancel' is given twice"):
+        clean_trades(MIXED, steps=["dn14_cancel", "interdealer", "dn14_cancel"])
+
+
 @pytest.mark.parametrize("kw", [{"steps": ["dn14_cancel", "no_such_step"]}, {"skip": ["no_such_step"]}])
 def test_unknown_step_raises_input_error_naming_it(kw):
     with pytest.raises(InputError, match="no_such_step"):
