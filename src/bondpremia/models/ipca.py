@@ -179,10 +179,15 @@ def _prepare(panel: Any, returns: str, chars: list[str], entity: str, date: str,
                   pd.Index(uniq[singular], name=date))
 
 
+def _d(value: Any) -> Any:
+    """A date for a message: ``2003-01-31``, not ``2003-01-31 00:00:00`` or ``Timestamp('2003-01-31')``."""
+    return value.date() if isinstance(value, pd.Timestamp) else value
+
+
 def _singular_hint(p: _Panel) -> str:
     if p.singular is None or len(p.singular) == 0:
         return ""
-    first, last = p.singular.min(), p.singular.max()
+    first, last = _d(p.singular.min()), _d(p.singular.max())
     return (f"; {len(p.singular)} month(s) between {first} and {last} have a singular instrument matrix "
             f"Z_t'Z_t (a characteristic without variation of its own that month): pass singular_months='drop' "
             f"(CLI: --drop-singular-months) or start the sample later")
@@ -404,7 +409,7 @@ class IPCA:
         if factors is not None:
             aligned = factors.reindex(dates)
             if aligned.isna().any().any():
-                missing = aligned.index[aligned.isna().any(axis=1)][:5].tolist()
+                missing = [str(_d(x)) for x in aligned.index[aligned.isna().any(axis=1)][:5]]
                 raise InputError(f"observable factors are missing for dates {missing}", column="factors")
             for c in aligned.columns:
                 cols.append(aligned[c].to_numpy(dtype=np.float64))
@@ -578,15 +583,14 @@ class IPCA:
         G, _ = self._observables(p.dates, None)
         s = int(p.dates.searchsorted(pd.Timestamp(start) if isinstance(p.dates, pd.DatetimeIndex) else start))
         if s < self.n_factors + 1 or s >= len(p.dates):
-            first = p.dates[0].date() if isinstance(p.dates, pd.DatetimeIndex) else p.dates[0]
-            last = p.dates[-1].date() if isinstance(p.dates, pd.DatetimeIndex) else p.dates[-1]
-            raise InputError(f"start {pd.Timestamp(start).date() if isinstance(p.dates, pd.DatetimeIndex) else start} "
+            first, last = _d(p.dates[0]), _d(p.dates[-1])
+            raise InputError(f"start {_d(pd.Timestamp(start)) if isinstance(p.dates, pd.DatetimeIndex) else start} "
                              f"leaves no estimation window of at least {self.n_factors + 1} months or no "
                              f"out-of-sample month (the panel's months run {first} .. {last})", column="start")
         try:  # windows only grow, so a full-rank first window keeps every later one full rank
             _check_rank((p.W[:s] * p.N[:s, None, None]).sum(axis=0), p.chars)
         except InputError as err:
-            raise InputError(f"in the first estimation window (the months before {p.dates[s]}): {err.reason}; "
+            raise InputError(f"in the first estimation window (the months before {_d(p.dates[s])}): {err.reason}; "
                              f"start the out-of-sample period later or leave them out", column="start") from None
         K, T = self.n_factors, len(p.dates)
         b_total = np.full((T, p.X.shape[1]), np.nan)
@@ -602,7 +606,7 @@ class IPCA:
             gb, go, F, _, ok = _als(p.X[None, :t], p.W[:t], p.N[:t], K, G[:t], gb, go,
                                     self.max_iter, self.tol, self.ridge)
             if not ok:
-                raise ConvergenceError(f"IPCA did not converge on the window ending before {p.dates[t]}"
+                raise ConvergenceError(f"IPCA did not converge on the window ending before {_d(p.dates[t])}"
                                        f"{_singular_hint(p)}")
             f_t = _factor_step(p.X[None, t:t + 1], p.W[t:t + 1], gb, go, G[t:t + 1])[0, 0]
             f_oos[t] = f_t
