@@ -518,3 +518,25 @@ def test_bond_terms_names_a_missing_column():
 
     with pytest.raises(InputError, match="price_date"):
         bond_terms(pl.DataFrame({"cusip_id": ["A"], "price": [100.0]}), fisd(bond("A", "2034-06-28", 5.0)))
+
+
+def test_fisd_rows_without_a_cusip_are_left_out():
+    """FISD holds a few rows with a NULL CUSIP: they describe no traded bond, so they are left out instead of
+    failing as a duplicated key (two NULLs) or matching anything."""
+    good = bond("CPN000001", "2030-03-15", 6.0, dated="2020-03-15")
+    nulls = [bond("CPN000001", "2031-03-15", 5.0, dated="2021-03-15") for _ in range(2)]
+    f = fisd(good, *nulls).with_columns(
+        complete_cusip=pl.Series(["CPN000001", None, "  "], dtype=pl.String))
+    trades = daily([("CPN000001", "2023-02-28", 99.8), ("CPN000001", "2023-03-30", 100.1)])
+    out = monthly_returns(trades, f)
+    assert out.equals(monthly_returns(trades, fisd(good)))
+
+
+def test_csv_identifiers_keep_their_leading_zeros(tmp_path):
+    from bondpremia.trace.ingest import read_table
+
+    path = tmp_path / "fisd.csv"
+    path.write_text("COMPLETE_CUSIP,issue_id,coupon\n001234567,1,5.0\n012345678,2,4.5\n")
+    t = read_table(path)
+    assert t["complete_cusip"].to_list() == ["001234567", "012345678"]  # text, not 1234567
+    assert t["issue_id"].dtype == pl.Int64 and t["coupon"].to_list() == [5.0, 4.5]

@@ -122,14 +122,22 @@ def _quote(path: Path | str) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
+_ID_COLUMNS = {"complete_cusip", "cusip_id", "cusip", "cusip6", "issuer_cusip", "bond_sym_id", "isin"}
+
+
 def read_table(path: Any) -> pl.DataFrame:
     """Read a small table (FISD, rates) from parquet, CSV or CSV.gz; column names in lower case."""
     p = Path(path)
     if not p.is_file():
         raise InputError("file not found", file=str(p))
     try:
-        df = pl.read_parquet(p) if _kind(p) == "parquet" else pl.read_csv(p, infer_schema_length=10_000,
-                                                                          try_parse_dates=True)
+        if _kind(p) == "parquet":
+            df = pl.read_parquet(p)
+        else:
+            # identifiers stay text: a CUSIP such as 001234567 read as a number loses its leading zeros
+            header = pl.read_csv(p, n_rows=0).columns
+            ids = {c: pl.String for c in header if c.lower() in _ID_COLUMNS}
+            df = pl.read_csv(p, infer_schema_length=10_000, try_parse_dates=True, schema_overrides=ids)
     except (pl.exceptions.PolarsError, OSError) as err:
         raise InputError(f"cannot read: {err}", file=str(p)) from None
     lower = [c.lower() for c in df.columns]

@@ -153,6 +153,8 @@ def _bond_frame(fisd: Any) -> pl.DataFrame:
     missing = [c for c in (key, *FISD_REQUIRED) if c not in f.columns]
     if missing:
         raise InputError(f"FISD column(s) missing: {missing}", column=missing[0])
+    # a row without a CUSIP cannot describe any traded bond (FISD has a few): it is left out, not an error
+    f = f.filter(pl.col(key).is_not_null() & (pl.col(key).cast(pl.String).str.strip_chars() != ""))
     dup = f[key].is_duplicated()
     if dup.any():
         i = int(dup.arg_true()[0])
