@@ -227,6 +227,8 @@ def _yield(t: BondTerms, p: Position, price: Any, dirty: bool, tol: float, max_i
     x = _solve(p, np.where(t.valid, target, np.nan), x0, tol, max_iter)
     y = t.fq * np.expm1(x)
     t = t.flag(~np.isfinite(y), 14)
+    if errors == "raise":
+        t.raise_first()
     return t, p, np.where(t.valid, y, np.nan)
 
 
