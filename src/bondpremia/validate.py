@@ -14,7 +14,7 @@ import pandas as pd
 
 from bondpremia.errors import InputError
 
-__all__ = ["choice", "integer", "number", "numeric_columns", "unique"]
+__all__ = ["choice", "integer", "number", "numeric_columns", "to_number", "unique"]
 
 _MISSING_TEXT = {"", "nan", "NaN", "NA", "N/A", "None", "null", "NULL", "."}
 
@@ -64,6 +64,21 @@ def unique(values: Iterable[str], name: str) -> list[str]:
     return out
 
 
+def to_number(values: pd.Series, column: str, file: str | None = None) -> np.ndarray:
+    """A column as float64. A cell that is not a number (``"5.25%"``, ``"n/a?"``) is an error naming the file,
+    the column and the row (0-based data row); empty cells and the usual missing markers are NaN."""
+    out = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+    bad = np.isnan(out) & values.notna().to_numpy()
+    if bad.any():  # look at the text only where the conversion failed
+        text = values.iloc[np.flatnonzero(bad)].astype(str).str.strip()
+        bad[np.flatnonzero(bad)] = ~text.isin(_MISSING_TEXT).to_numpy()
+    if bad.any():
+        pos = int(np.flatnonzero(bad)[0])
+        raise InputError(f"value {values.iloc[pos]!r} is not a number (write numbers without units or % signs)",
+                         file=file, column=column, row=pos)
+    return out
+
+
 def numeric_columns(frame: pd.DataFrame, columns: Sequence[str], file: str | None = None) -> pd.DataFrame:
     """The frame with ``columns`` as float64. A cell that is not a number (``"5.25%"``, ``"n/a?"``) is an error
     naming the file, the column and the row (0-based data row); empty cells and the usual missing markers are NaN.
@@ -72,15 +87,5 @@ def numeric_columns(frame: pd.DataFrame, columns: Sequence[str], file: str | Non
     for col in columns:
         if col not in frame.columns:
             raise InputError(f"column not found; the file has {list(frame.columns)}", file=file, column=col)
-        raw = frame[col]
-        values = pd.to_numeric(raw, errors="coerce")
-        bad = values.isna().to_numpy() & raw.notna().to_numpy()
-        if bad.any():
-            text = raw[bad].astype(str).str.strip()
-            really = ~text.isin(_MISSING_TEXT).to_numpy()
-            if really.any():
-                pos = int(np.flatnonzero(bad)[np.flatnonzero(really)[0]])
-                raise InputError(f"value {raw.iloc[pos]!r} is not a number (write numbers without units or "
-                                 f"% signs)", file=file, column=col, row=pos)
-        out[col] = values.astype("float64")
+        out[col] = to_number(frame[col], col, file)
     return out

@@ -136,7 +136,8 @@ def test_a_data_column_keeps_its_name_file_and_row(files, tmp_path, run):
     panel.to_csv(path, index=False)
     code, _, err = run("characteristics", "build", str(path), "--out", str(tmp_path / "c"))
     assert code == 2, err
-    assert err.strip() == f"error: file {path}, 'Return', row 5: value 'abc' is not a number"
+    assert err.strip() == (f"error: file {path}, 'Return', row 5: value 'abc' is not a number (write numbers without "
+                           f"units or % signs)")
 
 
 @pytest.fixture(scope="module")

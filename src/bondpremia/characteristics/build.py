@@ -33,6 +33,7 @@ from bondpremia.characteristics.engine import (
 )
 from bondpremia.characteristics.grid import ICE_UNITS, SENTINEL, Grid, bom_roles, make_grid, resolve_columns
 from bondpremia.errors import InputError
+from bondpremia.validate import to_number
 
 
 class MissingInputWarning(UserWarning):
@@ -109,15 +110,7 @@ def _clean(values: np.ndarray) -> np.ndarray:
 
 
 def _numeric(panel: pd.DataFrame, column: str) -> np.ndarray:
-    values = pd.to_numeric(panel[column], errors="coerce").to_numpy(dtype=float)
-    bad = np.isnan(values) & panel[column].notna().to_numpy()
-    if bad.any():  # look at the text only where the conversion failed
-        text = panel[column].iloc[np.flatnonzero(bad)].astype(str).str.strip()
-        bad[np.flatnonzero(bad)] = ~text.isin(["", "nan", "NaN", "NA", "None", "."]).to_numpy()
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise InputError(f"value {panel[column].iloc[row]!r} is not a number", column=column, row=row)
-    return _clean(values)
+    return _clean(to_number(panel[column], column))
 
 
 def _wide_dates(panel: pd.DataFrame, column: str, grid: Grid) -> np.ndarray:

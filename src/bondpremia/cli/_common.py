@@ -63,9 +63,5 @@ def read_panel(path: Path) -> pd.DataFrame:
     """Read a parquet or CSV panel; errors name the file."""
     if not path.exists():
         raise InputError("file not found", file=str(path))
-    try:
-        if path.suffix in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-        return pd.read_csv(path)
-    except Exception as err:  # pragma: no cover - the reader's own message is the useful part
-        raise InputError(f"cannot read the panel: {err}", file=str(path)) from None
+    with reading(path):
+        return pd.read_parquet(path) if path.suffix in (".parquet", ".pq") else pd.read_csv(path)

@@ -282,9 +282,9 @@ def resolve_steps(preset: str = "bbw2019", steps: Sequence[str] | None = None,
     for name in [*names, *skip]:
         if name not in STEPS:
             raise InputError(f"unknown cleaning step {name!r}; steps are {sorted(STEPS)}", column="steps")
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:  # a step run twice would count its rows twice in the audit
-        raise InputError(f"{twice[0]!r} is given twice", column="steps")
+    from bondpremia.validate import unique
+
+    unique(names, "steps")  # a step run twice would count its rows twice in the audit
     return [n for n in names if n not in skip]
 
 
