@@ -12,7 +12,6 @@ import typer
 
 from bondpremia.cli._common import read_panel
 from bondpremia.errors import InputError
-from bondpremia.models import IPCA, write_ipca_run
 from bondpremia.rundir import atomic_run, check_out
 
 app = typer.Typer(help="Instrumented PCA (Kelly-Pruitt-Su 2019) on a long bond-month panel.", no_args_is_help=True)
@@ -42,6 +41,7 @@ def fit(
                      ] = False,
 ) -> None:
     """Fit IPCA and write the estimates; prints the R-squared values as JSON."""
+    from bondpremia.models import IPCA, write_ipca_run  # imported here: the CLI starts fast
     from bondpremia.validate import integer
     check_out(out, force)
 

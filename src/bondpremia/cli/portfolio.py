@@ -12,7 +12,6 @@ from rich.table import Table
 
 from bondpremia.cli._common import cli_input, read_panel
 from bondpremia.errors import InputError
-from bondpremia.portfolio.sorts import univariate_sort, write_sort
 from bondpremia.rundir import atomic_run, check_out
 
 app = typer.Typer(help="Portfolio sorts: the characteristic of t forms portfolios that earn the returns of t+1.",
@@ -39,6 +38,8 @@ def sort(
 ) -> None:
     """Sort bonds into N portfolios on each characteristic of month t, hold them over t+1..t+HOLDING, and write
     the monthly portfolio returns and a summary (mean, annualized mean, Newey-West t, months, bonds)."""
+    from bondpremia.portfolio.sorts import univariate_sort, write_sort  # imported here: the CLI starts fast
+
     check_out(out, force)
     frame = read_panel(panel)
     for col in (entity, date, ret):

@@ -10,9 +10,7 @@ import pandas as pd
 import typer
 
 from bondpremia.cli._common import cli_input
-from bondpremia.data.prices import load_yahoo_prices, monthly_total_returns
 from bondpremia.errors import InputError
-from bondpremia.portfolio.backtest import taylor_rule_strategy, write_taylor_run
 from bondpremia.rundir import atomic_run, check_out
 
 app = typer.Typer(help="Signal strategies with explicit timing: a signal known at the end of t trades over t+1.",
@@ -32,6 +30,9 @@ def taylor(
 ) -> None:
     """Long the ETF when the rolling Taylor rule predicts a fed funds rate above the observed one, short when
     below; hold one month. Prints the performance statistics as JSON."""
+    from bondpremia.data.prices import load_yahoo_prices, monthly_total_returns  # imported here: the CLI starts fast
+    from bondpremia.portfolio.backtest import taylor_rule_strategy, write_taylor_run
+
     check_out(out, force)
     if not rates.exists():
         raise InputError("file not found", file=str(rates))

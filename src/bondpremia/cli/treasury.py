@@ -13,7 +13,7 @@ from rich.table import Table
 
 from bondpremia.cli._common import cli_input, reading
 from bondpremia.errors import InputError
-from bondpremia.models.forecast.estimators import MODEL_HELP
+from bondpremia.model_names import MODEL_HELP
 from bondpremia.rundir import atomic_run, check_out
 
 app = typer.Typer(help="Treasury bond risk premia with machine learning (Bianchi-Buechner-Tamoni 2021).",
