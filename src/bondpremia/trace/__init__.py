@@ -11,7 +11,7 @@ from bondpremia.trace.clean import (
     parse_messages,
 )
 from bondpremia.trace.daily import daily_prices
-from bondpremia.trace.monthly import bond_terms, monthly_returns
+from bondpremia.trace.monthly import amount_outstanding_history, bond_terms, monthly_returns
 from bondpremia.trace.pipeline import run_clean
 from bondpremia.trace.screens import eligible_cusips, screen_bonds
 
@@ -21,6 +21,7 @@ __all__ = [
     "SETTLEMENT_LAGS",
     "STEPS",
     "CleanResult",
+    "amount_outstanding_history",
     "bond_terms",
     "clean_trades",
     "daily_prices",
