@@ -1,14 +1,21 @@
-"""Benchmark: raw TRACE messages to monthly bond returns, at 5M and 20M simulated messages, on 2 cores.
+"""Benchmark: raw TRACE messages to monthly bond returns, and the cleaning side by side with Tidy Finance's.
 
-Simulates a market (``bondpremia simulate trace``), then times the two CLI stages as a user runs them,
-``bondpremia trace clean`` (DuckDB ingest into CUSIP partitions + cleaning on the local process pool) and
-``bondpremia trace monthly`` (daily prices + monthly returns), sampling the resident memory of the whole process
-tree (the CLI, its DuckDB threads and its worker processes, summed) every 0.1 s. Checks the outputs against the
-simulated truth. Prints one line per size:
+Simulates a market (``bondpremia simulate trace``), then times the CLI stages as a user runs them, sampling the
+resident memory of the whole process tree (the CLI, its threads and any worker processes, summed) every 0.1 s:
 
-    trace_<N>m_to_monthly: <s> s (target < 300 s at 20M; <rows/s> messages/s; peak RSS <GB> GB, target < 3 GB; ...)
+1. ``bondpremia trace clean`` (default preset) and ``bondpremia trace monthly``, checked against the simulated
+   truth; one line per size:
 
-and the ratio of the 20M to the 5M time (linear scaling gives about 4).
+       trace_<N>m_to_monthly: <s> s (target < 60 s at 20M; <rows/s> messages/s; peak RSS <GB> GB; ...)
+
+2. at the first size, the same messages cleaned by ``tidyfinance.download_wrds._process_trace_data`` (the
+   ``tidyfinance`` package, read parquet, clean, write parquet) and by ``bondpremia trace clean --preset
+   tidyfinance``, with a check that both keep the same trades (multiset of rows, our rejects aside):
+
+       trace_clean_vs_tidyfinance_<N>m: <s> s vs <s> s (<ratio>x faster, target >= 3x; <rows/s> vs <rows/s>
+       messages/s; peak RSS <GB> vs <GB> GB, target <= 2 GB; ...)
+
+and the ratio of the largest to the smallest size's time (linear scaling gives the ratio of message counts).
 """
 
 from __future__ import annotations
@@ -95,28 +102,65 @@ def one_size(n_bonds: int, n_months: int, per_month: float, work: Path, seed: in
             "max_gap": float(gap) if gap is not None else float("nan")}
 
 
+_TIDYFINANCE = """
+import sys
+import polars as pl
+from tidyfinance.download_wrds import _process_trace_data
+_process_trace_data(pl.read_parquet(sys.argv[1])).write_parquet(sys.argv[2])
+"""
+
+#: The columns Tidy Finance returns.
+_TF_COLUMNS = ["cusip_id", "trd_exctn_dt", "trd_exctn_tm", "rptd_pr", "entrd_vol_qt", "yld_pt", "rpt_side_cd",
+               "cntra_mp_id"]
+
+
+def versus_tidyfinance(sim: Path, work: Path) -> dict[str, float]:
+    """Clean the simulated messages with Tidy Finance's function and with our tidyfinance preset."""
+    n_msgs = pl.scan_parquet(sim / "trace.parquet").select(pl.len()).collect().item()
+    t_tf, rss_tf = run_measured([sys.executable, "-c", _TIDYFINANCE, str(sim / "trace.parquet"),
+                                 str(work / "tf.parquet")])
+    t_bp, rss_bp = run_measured([str(BIN), "trace", "clean", str(sim / "trace.parquet"), "--preset", "tidyfinance",
+                                 "--out", str(work / "tfpreset")])
+    ref = pl.read_parquet(work / "tf.parquet").group_by(_TF_COLUMNS).len()
+    ours = pl.read_parquet(work / "tfpreset" / "trades.parquet").group_by(_TF_COLUMNS).len()
+    rejected = pl.read_parquet(work / "tfpreset" / "rejects.parquet").height
+    diff = ref.join(ours, on=_TF_COLUMNS, how="full", nulls_equal=True, coalesce=True, suffix="_ours").filter(
+        pl.col("len").fill_null(0) != pl.col("len_ours").fill_null(0))
+    return {"messages": n_msgs, "tf": t_tf, "ours": t_bp, "rss_tf": rss_tf, "rss_ours": rss_bp,
+            "differ": diff.height, "rejected": rejected}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--sizes", default="5,20", help="Millions of messages, comma-separated.")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-tidyfinance", action="store_true", help="Skip the side-by-side with Tidy Finance.")
     args = ap.parse_args()
     results = {}
-    for size in [float(s) for s in args.sizes.split(",")]:
+    for k, size in enumerate([float(s) for s in args.sizes.split(",")]):
         # 10,000 bonds over 120 months; the trade intensity sets the size: about 0.72 messages per bond-month
         # per unit of intensity (half the bond-months are outstanding, about 1.5 messages per genuine trade)
         n_bonds, n_months = 10_000, 120
         per_month = size * 1e6 / (n_bonds * n_months * 0.72)
         with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as tmp:
             r = one_size(n_bonds, n_months, per_month, Path(tmp), args.seed)
+            if k == 0 and not args.no_tidyfinance:
+                v = versus_tidyfinance(Path(tmp) / "sim", Path(tmp))
+                print(f"trace_clean_vs_tidyfinance_{size:g}m: {v['ours']:.1f} s vs {v['tf']:.1f} s "
+                      f"({v['tf'] / v['ours']:.1f}x faster, target >= 3x; {v['messages'] / v['ours']:,.0f} vs "
+                      f"{v['messages'] / v['tf']:,.0f} messages/s for {v['messages']:,} messages; peak RSS "
+                      f"{v['rss_ours'] / 2**30:.2f} GB vs {v['rss_tf'] / 2**30:.2f} GB, target <= 2 GB; "
+                      f"{v['differ']} differing trade groups, {v['rejected']} rows we reject as unparseable)",
+                      flush=True)
         results[size] = r
         total = r["clean"] + r["monthly"]
-        print(f"trace_{size:g}m_to_monthly: {total:.1f} s (target < 300 s at 20M; {r['messages'] / total:,.0f} "
+        print(f"trace_{size:g}m_to_monthly: {total:.1f} s (target < 60 s at 20M; {r['messages'] / total:,.0f} "
               f"messages/s for {r['messages']:,} messages; clean {r['clean']:.1f} s + monthly {r['monthly']:.1f} s; "
-              f"peak RSS {r['rss'] / 2**30:.2f} GB, target < 3 GB; {r['rows_got']:,} bond-months, truth "
+              f"peak RSS {r['rss'] / 2**30:.2f} GB, target < 2 GB; {r['rows_got']:,} bond-months, truth "
               f"{r['rows_truth']:,}, max |ret - truth| {r['max_gap']:.1e}; simulating took {r['sim']:.0f} s)",
               flush=True)
-    if len(results) == 2:
-        (a, ra), (b, rb) = sorted(results.items())
+    if len(results) >= 2:
+        (a, ra), (b, rb) = min(results.items()), max(results.items())
         ratio = (rb["clean"] + rb["monthly"]) / (ra["clean"] + ra["monthly"])
         print(f"trace_scaling_{b:g}m_vs_{a:g}m: {ratio:.2f}x time for {rb['messages'] / ra['messages']:.2f}x "
               f"messages; peak RSS {rb['rss'] / 2**30:.2f} GB vs {ra['rss'] / 2**30:.2f} GB")

@@ -37,9 +37,16 @@ MODULES: dict[str, list[str]] = {
         "tests/trace/test_clean_rules.py",
         "tests/trace/test_clean_mutation.py",
     ],
+    "trace/rules.py": [
+        "tests/trace/test_clean_rules.py",
+        "tests/trace/test_clean_mutation.py",
+    ],
+    "trace/tidyfinance.py": [
+        "tests/trace/test_tidyfinance_oracle.py",
+    ],
     "trace/monthly.py": [
         "tests/trace/test_daily_monthly.py",
-        "tests/trace/test_monthly_mutation.py",
+        "tests/trace/test_amount_outstanding.py",
     ],
     "models/ipca.py": [
         "tests/models/test_ipca.py",
@@ -72,7 +79,8 @@ MODULES: dict[str, list[str]] = {
 # tests run polars queries fork each mutant's worker from a server process that has run none: after collecting the
 # tests ("collect"), or, when a test module runs polars at import, after importing the libraries only ("import").
 # The other modules use mutmut's default, a fork of the process that collected the statistics (faster).
-FORKSERVER_WARMUP = {"trace/clean.py": "collect", "trace/monthly.py": "import"}
+FORKSERVER_WARMUP = {"trace/clean.py": "collect", "trace/rules.py": "collect", "trace/tidyfinance.py": "collect",
+                     "trace/monthly.py": "import"}
 
 PYTEST_ARGS = ["-m", "not slow and not pybondlab", "-p", "no:cacheprovider", "-p", "no:xdist", "-W", "ignore"]
 NOT_KILLED = ("survived", "no tests", "timeout", "suspicious", "segfault", "not checked", "skipped")

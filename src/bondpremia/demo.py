@@ -151,7 +151,8 @@ def _trace(out: Path, s: DemoSizes, steps: _Steps) -> tuple[pl.DataFrame, pl.Dat
     with steps.step("daily prices and monthly returns"):
         fisd = pl.read_parquet(sim_dir / "fisd.parquet")
         daily = daily_prices(pl.scan_parquet(run.trades))
-        monthly = monthly_returns(daily, fisd, rates=pl.read_parquet(sim_dir / "rates.parquet"))
+        monthly = monthly_returns(daily, fisd, rates=pl.read_parquet(sim_dir / "rates.parquet"),
+                                  amount_outstanding=pl.read_parquet(sim_dir / "fisd_amt_out.parquet"))
         monthly_dir.mkdir(parents=True, exist_ok=True)
         daily.write_parquet(monthly_dir / "daily.parquet")
         monthly.write_parquet(monthly_dir / "monthly.parquet")

@@ -74,12 +74,15 @@ def test_dn14_cancel_of_a_single_report():
     assert kept(df, ["dn14_cancel"]) == []
 
 
-def test_dn14_reversal_ignores_pre_2012_reports():
-    # a T reported before the format change and a Y reported after it with the same keys: the Y rule only matches
-    # post-2012 reports, so the T stays
+def test_dn14_reversal_reaches_a_pre_2012_report():
+    # a T reported before the format change and a Y reported after it with the same keys: the Y reverses the T
+    # (a post-2012 reversal may refer to a pre-2012 original)
     df = msgs({"msg_seq_nb": 5, "trd_exctn_dt": "2012-01-30"},
               {"msg_seq_nb": 9, "orig_msg_seq_nb": 5, "trc_st": "Y", "trd_exctn_dt": "2012-01-30",
                "trd_rpt_dt": "2012-02-07"})
+    assert kept(df, ["dn14_reversal"]) == []
+    # ... but a pre-2012 C is not a report it can reverse
+    df = df.with_columns(trc_st=pl.Series(["C", "Y"]))
     assert kept(df, ["dn14_reversal"]) == [5]
 
 
@@ -95,7 +98,7 @@ def test_dn09_correct_only_follows_w_messages():
 
 
 def test_dn09_reversal_matches_w_reports_and_only_pre_2012_ones():
-    rev = {"msg_seq_nb": 9, "asof_cd": "R", "trd_exctn_dt": PRE}
+    rev = {"msg_seq_nb": 9, "asof_cd": "R", "trd_exctn_dt": PRE, "trd_rpt_dt": "2010-06-02"}
     assert kept(msgs({"msg_seq_nb": 5, "trc_st": "W", "trd_exctn_dt": PRE}, rev), ["dn09_reversal"]) == []
     # the same trade reported after the format change is not a pre-2012 report: only the reversal goes
     late = {"msg_seq_nb": 5, "trd_exctn_dt": PRE, "trd_rpt_dt": POST}
@@ -226,15 +229,16 @@ def test_blank_sale_condition_is_not_a_special_condition():
 
 
 def test_resolve_steps_default_and_parse():
-    assert resolve_steps() == ["dedupe", "fisd_screens", "dn14_cancel", "dn14_reversal", "dn09_cancel", "dn09_correct",
-                               "dn09_reversal", "interdealer", "when_issued", "locked_in", "special_condition",
-                               "long_settlement", "price_range", "min_volume", "short_maturity"]
+    assert resolve_steps() == ["dedupe", "fisd_screens", "sub_product", "dn14_cancel", "dn14_reversal", "dn09_cancel",
+                               "dn09_correct", "dn09_reversal", "interdealer", "when_issued", "locked_in",
+                               "special_condition", "special_trade", "long_settlement", "price_range", "min_volume",
+                               "volume_vs_issue", "short_maturity"]
     assert resolve_steps(steps=["parse", "price_range"]) == ["price_range"]
 
 
 def test_argument_errors():
     assert error_text(resolve_steps, "x") == (
-        "'preset': unknown preset 'x'; choose one of ['bbw2019', 'dick_nielsen_2014']")
+        "'preset': unknown preset 'x'; choose one of ['bbw2019', 'dick_nielsen_2014', 'tidyfinance']")
     assert error_text(resolve_steps, steps=["x"]).startswith("'steps': unknown cleaning step 'x'; steps are [")
     assert error_text(clean_trades, [1], steps=["price_range"]) == (
         "'messages': expected a polars or pandas DataFrame, got list")

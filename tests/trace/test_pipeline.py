@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 
 import numpy as np
 import pandas as pd
@@ -65,12 +66,17 @@ def test_ingest_partitions_whole_cusips_balanced_and_keeps_lineage(tmp_path):
     assert rows["msg_seq_nb"].cast(pl.Int64).to_list() == df["msg_seq_nb"].to_list()
 
 
-@pytest.mark.parametrize("fmt", ["csv", "csv.gz", "parquet"])
+@pytest.mark.parametrize("fmt", ["csv", "csv.gz", "parquet", "parquet-by-cusip"])
 def test_run_clean_equals_in_memory_kernel_for_every_format(tmp_path, fmt):
+    """Parquet in CUSIP order is read in place (partitions of whole row groups); any other input goes through the
+    DuckDB ingest. Both give the in-memory kernel's trades."""
     df = messages(seed=1)
-    path = tmp_path / f"in.{fmt}"
+    path = tmp_path / f"in.{fmt.split('-')[0]}"
     if fmt == "parquet":
-        df.write_parquet(path)
+        df.write_parquet(path, row_group_size=100)  # row groups overlap in CUSIP range: DuckDB partitions
+    elif fmt == "parquet-by-cusip":
+        df = df.sort("cusip_id", maintain_order=True)
+        df.write_parquet(path, row_group_size=100)
     elif fmt == "csv":
         df.write_csv(path)
     else:
@@ -83,6 +89,15 @@ def test_run_clean_equals_in_memory_kernel_for_every_format(tmp_path, fmt):
     cols = ["cusip_id", "trd_exctn_dt", "trd_exctn_tm", "msg_seq_nb", "trc_st", "rptd_pr", "entrd_vol_qt"]
     assert got.select(cols).equals(ref.select(cols))
     assert run.n_partitions > 1
+    assert (tmp_path / "out" / "_work").exists() is False
+    from bondpremia.trace.ingest import Slices, clustered_plan
+
+    plan = clustered_plan([path], 500)
+    assert (plan is not None) == (fmt == "parquet-by-cusip")
+    if plan is not None:
+        assert all(isinstance(p, Slices) for p in plan.partitions) and plan.n_rows == df.height
+        cusips = [set(read_partition(p)["cusip_id"].to_list()) for p in plan.partitions]
+        assert all(a.isdisjoint(b) for i, a in enumerate(cusips) for b in cusips[i + 1:])  # no CUSIP straddles
     audit = pl.read_csv(tmp_path / "out" / "audit.csv")
     assert audit["rows_in"][0] == df.height
     assert (audit["rows_in"] == audit["rows_out"] + audit["rows_dropped"]).all()
@@ -132,16 +147,26 @@ def _digest(path) -> str:
 
 
 def test_local_and_dask_executors_give_identical_files(tmp_path):
-    """The CI check of the cluster path: a dask LocalCluster with 2 workers against the process pool."""
+    """Every executor writes the same bytes: threads in this process, one thread, a process pool and a dask
+    LocalCluster with 2 workers (the CI check of the cluster path)."""
     pytest.importorskip("dask.distributed")
     df = messages(n=6000, n_bonds=80, seed=3)
-    df.write_parquet(tmp_path / "in.parquet")
+    df.write_parquet(tmp_path / "in.parquet", row_group_size=500)  # not in CUSIP order: DuckDB partitions
     runs = {ex: run_clean([tmp_path / "in.parquet"], None, tmp_path / ex, preset="dick_nielsen_2014", executor=ex,
-                          workers=2, rows_per_partition=1500) for ex in ("serial", "local", "dask")}
+                          workers=2, rows_per_partition=1500) for ex in ("serial", "local", "processes", "dask")}
     assert runs["dask"].n_partitions >= 4
+    # the same messages in CUSIP order are read in place (row-group partitions sent to the workers)
+    df.sort("cusip_id", maintain_order=True).write_parquet(tmp_path / "sorted.parquet", row_group_size=500)
+    runs.update({f"{ex}-sorted": run_clean([tmp_path / "sorted.parquet"], None, tmp_path / f"{ex}-sorted",
+                                           preset="dick_nielsen_2014", executor=ex, workers=2,
+                                           rows_per_partition=1500) for ex in ("serial", "local", "processes", "dask")})
+    assert runs["dask-sorted"].n_partitions >= 2
     for name in ("trades.parquet", "rejects.parquet", "audit.csv"):
-        digests = {ex: _digest(tmp_path / ex / name) for ex in runs}
-        assert len(set(digests.values())) == 1, (name, digests)
+        for group in ([e for e in runs if "sorted" not in e], [e for e in runs if "sorted" in e]):
+            digests = {ex: _digest(tmp_path / ex / name) for ex in group}
+            assert len(set(digests.values())) == 1, (name, digests)
+    same = [pl.read_parquet(tmp_path / ex / "trades.parquet").drop("_row") for ex in ("serial", "serial-sorted")]
+    assert same[0].select(pl.exclude("_file")).equals(same[1].select(pl.exclude("_file")))
 
 
 class FakeWRDS:
@@ -173,3 +198,23 @@ def test_wrds_pull_in_cusip_chunks_feeds_the_cleaner(tmp_path):
     assert run.audit["rows_in"][0] == int((df["trd_exctn_dt"] <= "2011-12-31").sum())
     with pytest.raises(InputError, match="end is before start"):
         pull_trace(cusips, "2012-01-01", "2011-01-01", tmp_path / "w2", connection=fake)
+
+
+def test_wrds_pull_asks_for_the_new_columns_and_only_screened_cusips():
+    from rich.console import Console
+
+    from bondpremia.cli.trace import _wrds_cusips
+    from bondpremia.simulate.trace import simulate_fisd
+    from bondpremia.trace.clean import resolve_steps
+    from bondpremia.trace.screens import screen_bonds
+
+    assert {"stlmnt_dt", "spcl_trd_fl", "sale_cndtn2_cd", "sub_prdct"} <= set(TRACE_ENHANCED_COLUMNS)
+    fisd = simulate_fisd(60, seed=3)
+    screened = screen_bonds(fisd)
+    passing = sorted(screened.filter(pl.col("screen").is_null())["complete_cusip"].to_list())
+    assert 0 < len(passing) < fisd.height  # some bonds fail a screen
+    quiet = Console(file=io.StringIO())
+    assert _wrds_cusips(fisd, resolve_steps("bbw2019"), quiet) == passing
+    # a preset without the bond screens pulls every FISD CUSIP (Tidy Finance screens its own CUSIP list)
+    assert _wrds_cusips(fisd.rename({"complete_cusip": "COMPLETE_CUSIP"}), resolve_steps("tidyfinance"),
+                        quiet) == sorted(fisd["complete_cusip"].to_list())

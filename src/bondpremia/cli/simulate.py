@@ -20,7 +20,8 @@ def trace(
     trades_per_bond_month: Annotated[float, typer.Option(help="Mean genuine trades per bond and month.")] = 8.0,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("sim-trace"),
 ) -> None:
-    """Write OUT/trace.parquet, fisd.parquet, truth_trades.parquet, truth_monthly.parquet and rates.parquet."""
+    """Write OUT/trace.parquet, fisd.parquet, fisd_amt_out.parquet (the amount-outstanding history, for `trace
+    monthly --amount-outstanding`), truth_trades.parquet, truth_monthly.parquet and rates.parquet."""
     from bondpremia.rundir import atomic_run
     from bondpremia.simulate.trace import write_simulated_trace
 

@@ -20,7 +20,7 @@ TRACE_ENHANCED_COLUMNS = (
     "cusip_id", "bond_sym_id", "trd_exctn_dt", "trd_exctn_tm", "trd_rpt_dt", "trd_rpt_tm", "msg_seq_nb",
     "orig_msg_seq_nb", "trc_st", "asof_cd", "wis_fl", "lckd_in_ind", "sale_cndtn_cd", "days_to_sttl_ct",
     "rptd_pr", "entrd_vol_qt", "yld_pt", "rpt_side_cd", "cntra_mp_id", "buy_cpcty_cd", "sell_cpcty_cd",
-    "buy_cmsn_rt", "sell_cmsn_rt", "cmsn_trd",
+    "buy_cmsn_rt", "sell_cmsn_rt", "cmsn_trd", "stlmnt_dt", "spcl_trd_fl", "sale_cndtn2_cd", "sub_prdct",
 )
 
 QUERY = ("SELECT {columns} FROM trace.trace_enhanced WHERE cusip_id IN %(cusips)s "

@@ -147,12 +147,85 @@ def read_table(path: Any) -> pl.DataFrame:
 
 
 @dataclass(frozen=True)
-class Ingested:
-    """The partition folders (in CUSIP order), the number of input rows and the input files."""
+class Slices:
+    """A partition read in place: consecutive row groups of parquet inputs that are already in CUSIP order.
 
-    partitions: list[Path]
+    ``parts`` holds ``(file, first data row, number of rows)``, one contiguous run of whole row groups per file.
+    """
+
+    name: str
+    parts: tuple[tuple[str, int, int], ...]
+
+
+#: A partition: a folder written by the DuckDB ingest, or row groups read in place.
+Partition = Path | Slices
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """The partitions (in CUSIP order), the number of input rows and the input files."""
+
+    partitions: list[Partition]
     n_rows: int
     files: list[Path]
+
+
+def clustered_plan(files: list[Path], rows_per_partition: int) -> Ingested | None:
+    """Partitions over the inputs' own row groups when the inputs are parquet files already in CUSIP order.
+
+    The simulator, a WRDS pull in CUSIP chunks and any file sorted by CUSIP qualify: in input order, every row
+    group's smallest ``cusip_id`` (from the parquet statistics) is at least the previous row group's largest.
+    Partitions are runs of whole row groups of about ``rows_per_partition`` rows, cut only where the CUSIP changes,
+    so a CUSIP never straddles two partitions. Nothing is copied: each worker reads its row groups in place. Returns
+    None when any input is not parquet or lacks the statistics, or the order does not hold; the caller then
+    partitions through DuckDB.
+    """
+    import pyarrow.parquet as pq
+
+    groups: list[tuple[str, int, int, int, Any, Any]] = []  # file, row group, first data row, rows, min, max
+    for f in files:
+        if _kind(f) != "parquet":
+            return None
+        _check_parquet(f)
+        meta = pq.read_metadata(f)
+        names = [meta.schema.column(i).name.lower() for i in range(meta.num_columns)]
+        if names.count("cusip_id") != 1:
+            return None
+        col = names.index("cusip_id")
+        first = 0
+        for g in range(meta.num_row_groups):
+            rg = meta.row_group(g)
+            stats = rg.column(col).statistics
+            if rg.num_rows == 0:
+                continue
+            if stats is None or not stats.has_min_max:  # NULL CUSIPs are allowed: parsing rejects them
+                return None
+            groups.append((str(f), g, first, rg.num_rows, stats.min, stats.max))
+            first += rg.num_rows
+    if not groups:
+        return None
+    if any(not isinstance(g[4], str) or b[4] < g[5] for g, b in zip(groups, groups[1:], strict=False)):
+        return None
+    partitions: list[Partition] = []
+    current: list[tuple[str, int, int, int, Any, Any]] = []
+    rows = 0
+
+    def close() -> None:
+        runs: dict[str, list[int]] = {}  # file -> [first row, rows]; a partition's row groups are consecutive
+        for f, _, first, n, *_ in current:
+            run = runs.setdefault(f, [first, 0])
+            run[1] += n
+        parts = tuple((f, first, n) for f, (first, n) in runs.items())
+        partitions.append(Slices(name=f"part={len(partitions)}", parts=parts))
+
+    for group in groups:
+        if current and rows >= rows_per_partition and current[-1][5] < group[4]:
+            close()
+            current, rows = [], 0
+        current.append(group)
+        rows += group[3]
+    close()
+    return Ingested(partitions=partitions, n_rows=sum(group[3] for group in groups), files=files)
 
 
 def ingest_trace(inputs: Any, workdir: Any, *, rows_per_partition: int = 1_000_000, memory_limit: str = "1GB",
@@ -164,6 +237,9 @@ def ingest_trace(inputs: Any, workdir: Any, *, rows_per_partition: int = 1_000_0
     cleaning kernel, identically for every input format.
     """
     files = expand_inputs(inputs)
+    in_place = clustered_plan(files, rows_per_partition)
+    if in_place is not None:
+        return in_place
     work = Path(workdir)
     if work.exists():
         shutil.rmtree(work)
@@ -222,16 +298,24 @@ def ingest_trace(inputs: Any, workdir: Any, *, rows_per_partition: int = 1_000_0
     finally:
         con.close()
     shutil.rmtree(work / "tmp", ignore_errors=True)
-    partitions = sorted((p for p in out.iterdir() if p.name.startswith("part=")),
-                        key=lambda p: int(p.name.split("=")[1]))
+    partitions: list[Partition] = sorted((p for p in out.iterdir() if p.name.startswith("part=")),
+                                         key=lambda p: int(p.name.split("=")[1]))
     return Ingested(partitions=partitions, n_rows=n_rows, files=files)
 
 
-def read_partition(path: Path) -> pl.DataFrame:
-    """The messages of one partition folder, in input order (by ``_file``, ``_row``)."""
-    df = pl.read_parquet(path / "*.parquet")
+def read_partition(part: Partition) -> pl.DataFrame:
+    """The messages of one partition, in input order, with ``_file`` and ``_row`` (the data-row number)."""
+    if isinstance(part, Slices):
+        frames = []
+        for f, first, n in part.parts:
+            df = pl.scan_parquet(f).slice(first, n).collect()
+            frames.append(df.rename({c: c.lower() for c in df.columns}).with_columns(
+                pl.lit(f).alias("_file"), (pl.int_range(pl.len(), dtype=pl.Int64) + first).alias("_row")))
+        return pl.concat(frames, how="diagonal_relaxed")
+    df = pl.read_parquet(Path(part) / "*.parquet")
     df = df.drop([c for c in ("part",) if c in df.columns])
     return df.sort(["_file", "_row"])
 
 
-__all__ = ["Ingested", "expand_inputs", "ingest_trace", "read_partition", "read_table"]
+__all__ = ["Ingested", "Partition", "Slices", "clustered_plan", "expand_inputs", "ingest_trace", "read_partition",
+           "read_table"]

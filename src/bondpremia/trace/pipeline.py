@@ -1,25 +1,32 @@
 """The TRACE cleaning run over CUSIP partitions, on a pluggable executor.
 
-``run_clean`` ingests the raw files out of core (DuckDB), cleans every partition with the same kernel
+``run_clean`` finds the partitions (parquet already in CUSIP order is read in place by row groups; anything else is
+partitioned out of core by DuckDB, :mod:`bondpremia.trace.ingest`), cleans every partition with the same kernel
 (:func:`bondpremia.trace.clean.clean_trades`) on the chosen executor, and writes ``trades.parquet``,
 ``rejects.parquet`` and ``audit.csv``. Executors:
 
-- ``serial``: in this process;
-- ``local`` (default): a process pool of ``workers`` processes on this machine;
+- ``local`` (default): ``workers`` threads in this process (polars releases the GIL), the outputs streamed into the
+  final files in partition order;
+- ``serial``: the same with one thread;
+- ``processes``: a pool of ``workers`` processes, each writing its partition's files, concatenated at the end
+  (isolation at the price of process start-up, per-partition files and a second write; on the 2-core benchmark
+  machine it is slower than ``local``);
 - ``dask``: a dask.distributed cluster (``scheduler=`` address, e.g. one started by dask-jobqueue on SLURM/SGE;
   without it a ``LocalCluster`` of ``workers`` processes). Workers must see the output folder (a shared
   filesystem on a cluster).
 
-Partitions are processed independently and their outputs concatenated in CUSIP order, so every executor gives
+Partitions are processed independently and their outputs written in CUSIP order, so every executor gives
 byte-identical outputs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import shutil
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -29,10 +36,10 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from bondpremia.errors import InputError
-from bondpremia.trace.clean import PARSE_REASON, STEPS, audit_frame, clean_trades, resolve_steps
-from bondpremia.trace.ingest import ingest_trace, read_partition, read_table
+from bondpremia.trace.clean import PARSE_REASON, STEPS, CleanResult, audit_frame, clean_trades, resolve_steps
+from bondpremia.trace.ingest import Partition, Slices, ingest_trace, read_partition, read_table
 
-EXECUTORS = ("serial", "local", "dask")
+EXECUTORS = ("local", "serial", "processes", "dask")
 
 
 @dataclass(frozen=True)
@@ -45,30 +52,85 @@ class CleanConfig:
     settlement_lags: tuple[tuple[dt.date, int], ...] | None = None
 
 
-def clean_partition(part: str, config: CleanConfig) -> list[tuple[str, int, int]]:
-    """Clean one partition folder; write its trades and rejects; return ``(step, rows_in, rows_out)``."""
-    path = Path(part)
-    raw = read_partition(path)
-    fisd = pl.read_parquet(config.fisd_path) if config.fisd_path else None
-    res = clean_trades(raw, fisd, steps=list(config.steps), settlement_lags=config.settlement_lags)
-    name = path.name.replace("=", "-") + ".parquet"
-    res.trades.write_parquet(Path(config.out_dir) / "trades" / name)
-    res.rejects.write_parquet(Path(config.out_dir) / "rejects" / name)
+def _name(part: Partition | str) -> str:
+    return (part.name if isinstance(part, Slices) else Path(part).name).replace("=", "-") + ".parquet"
+
+
+def _clean(part: Partition | str, config: CleanConfig, fisd: pl.DataFrame | None) -> CleanResult:
+    path = part if isinstance(part, Slices) else Path(part)
+    return clean_trades(read_partition(path), fisd, steps=list(config.steps), settlement_lags=config.settlement_lags)
+
+
+def _counts(res: CleanResult) -> list[tuple[str, int, int]]:
     return [(r["step"], r["rows_in"], r["rows_out"]) for r in res.audit.iter_rows(named=True)]
 
 
-def _run(executor: str, workers: int, parts: Sequence[str], config: CleanConfig, scheduler: str | None,
+def clean_partition(part: Partition | str, config: CleanConfig) -> list[tuple[str, int, int]]:
+    """Clean one partition in a worker; write its trades and rejects; return ``(step, rows_in, rows_out)``."""
+    res = _clean(part, config, pl.read_parquet(config.fisd_path) if config.fisd_path else None)
+    name = _name(part)
+    res.trades.write_parquet(Path(config.out_dir) / "trades" / name)
+    res.rejects.write_parquet(Path(config.out_dir) / "rejects" / name)
+    return _counts(res)
+
+
+class _Sink:
+    """One parquet file written table by table (later tables are cast to the first one's schema)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.writer: pq.ParquetWriter | None = None
+
+    def write(self, frame: pl.DataFrame) -> None:
+        table = frame.to_arrow(compat_level=pl.CompatLevel.oldest())
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, table.schema)
+        elif table.schema != self.writer.schema:
+            table = table.cast(self.writer.schema)
+        self.writer.write_table(table, row_group_size=1_000_000)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def _in_process(parts: Sequence[Partition], config: CleanConfig, trades: Path, rejects: Path, workers: int,
+                progress: Callable[[int], None] | None) -> list[list[tuple[str, int, int]]]:
+    """Clean the partitions in this process on ``workers`` threads (polars releases the GIL, so partitions run side
+    by side; at most ``workers`` partitions are in memory at once) and write the outputs in partition order straight
+    into the final files: no per-partition files, no concatenation, no worker processes to start."""
+    fisd = pl.read_parquet(config.fisd_path) if config.fisd_path else None
+    sinks = _Sink(trades), _Sink(rejects)
+    results = []
+    ahead: deque[Future[CleanResult]] = deque()
+    todo = iter(parts)
+    with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
+        try:
+            for p in itertools.islice(todo, max(workers, 1)):
+                ahead.append(pool.submit(_clean, p, config, fisd))
+            while ahead:
+                res = ahead.popleft().result()
+                for p in itertools.islice(todo, 1):
+                    ahead.append(pool.submit(_clean, p, config, fisd))
+                sinks[0].write(res.trades)  # pyarrow encodes without the GIL while the threads clean
+                sinks[1].write(res.rejects)
+                results.append(_counts(res))
+                if progress:
+                    progress(1)
+        finally:
+            for fut in ahead:
+                fut.cancel()
+            for sink in sinks:
+                sink.close()
+    return results
+
+
+def _run(executor: str, workers: int, parts: Sequence[Partition], config: CleanConfig, scheduler: str | None,
          progress: Callable[[int], None] | None) -> list[list[tuple[str, int, int]]]:
     if executor not in EXECUTORS:
         raise InputError(f"unknown executor {executor!r}; choose one of {EXECUTORS}", column="executor")
     results: list[list[tuple[str, int, int]]] = []
-    if executor == "serial" or (executor == "local" and workers <= 1):
-        for p in parts:
-            results.append(clean_partition(p, config))
-            if progress:
-                progress(1)
-        return results
-    if executor == "local":
+    if executor == "processes":
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
             for r in pool.map(clean_partition, parts, [config] * len(parts)):
                 results.append(r)
@@ -161,10 +223,18 @@ def run_clean(inputs: Any, fisd: Any, out: Any, *, preset: str = "bbw2019", step
         (work / sub).mkdir(parents=True)
     config = CleanConfig(steps=tuple(names), fisd_path=fisd_path, out_dir=str(work),
                          settlement_lags=None if settlement_lags is None else tuple(settlement_lags))
-    parts = [str(p) for p in ing.partitions]
+    parts = list(ing.partitions)
     if progress:
         progress("partitions", len(parts))
-    results = _run(executor, workers, parts, config, scheduler, (lambda n: progress("done", n)) if progress else None)
+    trades_path, rejects_path = out_dir / "trades.parquet", out_dir / "rejects.parquet"
+    done = (lambda n: progress("done", n)) if progress else None
+    if executor not in EXECUTORS:
+        raise InputError(f"unknown executor {executor!r}; choose one of {EXECUTORS}", column="executor")
+    in_process = executor in ("serial", "local")
+    if in_process:
+        results = _in_process(parts, config, trades_path, rejects_path, 1 if executor == "serial" else workers, done)
+    else:
+        results = _run(executor, workers, parts, config, scheduler, done)
 
     # audit: sum over partitions, step by step
     totals: dict[str, list[int]] = {}
@@ -178,10 +248,10 @@ def run_clean(inputs: Any, fisd: Any, out: Any, *, preset: str = "bbw2019", step
     if audit["rows_in"][0] != ing.n_rows:  # pragma: no cover - guards the partitioning itself
         raise RuntimeError(f"partitions hold {audit['rows_in'][0]} rows, the input {ing.n_rows}")
 
-    order = [Path(p).name.replace("=", "-") + ".parquet" for p in parts]
-    trades_path, rejects_path = out_dir / "trades.parquet", out_dir / "rejects.parquet"
-    _concat_parquet((work / "trades" / n for n in order), trades_path)
-    _concat_parquet((work / "rejects" / n for n in order), rejects_path)
+    if not in_process:
+        order = [_name(p) for p in parts]
+        _concat_parquet((work / "trades" / n for n in order), trades_path)
+        _concat_parquet((work / "rejects" / n for n in order), rejects_path)
     audit.write_csv(out_dir / "audit.csv")
     if not keep_work:
         shutil.rmtree(work, ignore_errors=True)
