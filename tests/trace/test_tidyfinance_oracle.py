@@ -157,3 +157,26 @@ def test_differential_on_simulated_markets(seed, start):
     for step in ("tf_post_cancel", "tf_post_reversal", "tf_pre_cancel", "tf_pre_correct", "tf_pre_reversal",
                  "tf_dealer", "tf_when_issued", "tf_asof"):
         assert dropped[step] > 0, step
+
+
+def test_the_preset_reads_and_returns_the_package_columns(tmp_path):
+    """The preset reads the columns the package reads and returns the package's columns plus the lineage: a column
+    the package never looks at (here an unparseable commission) rejects nothing."""
+    from bondpremia.trace.pipeline import run_clean
+
+    df = msgs({"msg_seq_nb": 1}, {"msg_seq_nb": 2, "cntra_mp_id": "D", "rpt_side_cd": "B", "rptd_pr": 99.0})
+    df = df.with_columns(buy_cmsn_rt=pl.Series(["abc", "0.5"]), BOND_SYM_ID=pl.Series(["X1", "X1"]))
+    res = clean_trades(df, preset="tidyfinance")
+    assert res.trades.columns == [*OUT, "_row"] and res.rejects.height == 0
+    assert ids(res.trades) == ids(package(df.drop("buy_cmsn_rt", "BOND_SYM_ID"))) == [1, 2]
+    # the same through the file pipeline (in place and through DuckDB), with the input file named in _file
+    df.write_parquet(tmp_path / "m.parquet")
+    df.write_csv(tmp_path / "m.csv")
+    for name in ("m.parquet", "m.csv"):
+        run = run_clean([tmp_path / name], None, tmp_path / f"out-{name}", preset="tidyfinance", executor="serial")
+        got = pl.read_parquet(run.trades)
+        assert got.columns == [*OUT, "_file", "_row"]
+        assert got["_file"].unique().to_list() == [str(tmp_path / name)]
+        assert sorted(got["yld_pt"].to_list()) == [1.0, 2.0]
+    # explicit steps keep every column
+    assert "buy_cmsn_rt" in clean_trades(df.with_columns(buy_cmsn_rt=pl.lit(0.5)), steps=["tf_status"]).trades.columns

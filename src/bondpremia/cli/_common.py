@@ -7,11 +7,12 @@ import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bondpremia.errors import InputError
+
+if TYPE_CHECKING:  # pandas is imported where it is used: `bondpremia trace ...` never needs it
+    import pandas as pd
 
 T = TypeVar("T")
 
@@ -29,6 +30,8 @@ def cli_input(func: Callable[..., T], *args: Any, _file: str | Path | None = Non
     except InputError as err:
         if err.file is not None or err.column is None:
             raise
+        import pandas as pd
+
         frames = [a for a in (*args, *kwargs.values()) if isinstance(a, pd.DataFrame)]
         data_column = err.row is not None or any(err.column in f.columns for f in frames)
         if not data_column:
@@ -61,6 +64,8 @@ def reading(path: Path | None) -> Iterator[None]:
 
 def read_panel(path: Path) -> pd.DataFrame:
     """Read a parquet or CSV panel; errors name the file."""
+    import pandas as pd
+
     if not path.exists():
         raise InputError("file not found", file=str(path))
     with reading(path):

@@ -11,7 +11,6 @@ from rich.table import Table
 
 from bondpremia.cli._common import cli_input, print_json
 from bondpremia.errors import InputError
-from bondpremia.fixed_income import bond_analytics, parse_daycount
 
 app = typer.Typer(help="Bond math: yield from price and price from yield (street convention).",
                   no_args_is_help=True)
@@ -70,6 +69,8 @@ def _report(res, as_json: bool) -> None:
 
 def _run(price: float | None, yld: float | None, coupon: float, maturity: str, settle: str, freq: int,
          daycount: str, dated: str | None, first_coupon: str | None, eom: bool, dirty: bool, as_json: bool) -> None:
+    from bondpremia.fixed_income import bond_analytics, parse_daycount  # imported here: the CLI starts fast
+
     if not np.isfinite(coupon) or coupon < 0:
         raise InputError(f"coupon must be a non-negative percentage, got {coupon}", column="--coupon")
     parse_daycount(daycount, argument="--daycount")

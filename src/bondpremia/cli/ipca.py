@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 
 from bondpremia.cli._common import read_panel
@@ -41,6 +40,8 @@ def fit(
                      ] = False,
 ) -> None:
     """Fit IPCA and write the estimates; prints the R-squared values as JSON."""
+    import pandas as pd
+
     from bondpremia.models import IPCA, write_ipca_run  # imported here: the CLI starts fast
     from bondpremia.validate import integer
     check_out(out, force)

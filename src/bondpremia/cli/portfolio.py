@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -38,6 +37,8 @@ def sort(
 ) -> None:
     """Sort bonds into N portfolios on each characteristic of month t, hold them over t+1..t+HOLDING, and write
     the monthly portfolio returns and a summary (mean, annualized mean, Newey-West t, months, bonds)."""
+    import pandas as pd
+
     from bondpremia.portfolio.sorts import univariate_sort, write_sort  # imported here: the CLI starts fast
 
     check_out(out, force)

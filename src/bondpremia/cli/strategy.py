@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 
 from bondpremia.cli._common import cli_input
@@ -30,6 +29,8 @@ def taylor(
 ) -> None:
     """Long the ETF when the rolling Taylor rule predicts a fed funds rate above the observed one, short when
     below; hold one month. Prints the performance statistics as JSON."""
+    import pandas as pd
+
     from bondpremia.data.prices import load_yahoo_prices, monthly_total_returns  # imported here: the CLI starts fast
     from bondpremia.portfolio.backtest import taylor_rule_strategy, write_taylor_run
 

@@ -64,7 +64,7 @@ def clean(
     workers: Annotated[int, typer.Option(
         help="Partitions cleaned at once (threads for local; processes for processes and dask).")] = 2,
     scheduler: Annotated[str | None, typer.Option(help="dask scheduler address (with --executor dask).")] = None,
-    rows_per_partition: Annotated[int, typer.Option(help="Target rows per CUSIP partition.")] = 1_000_000,
+    rows_per_partition: Annotated[int, typer.Option(help="Target rows per CUSIP partition.")] = 500_000,
     memory_limit: Annotated[str, typer.Option(help="DuckDB memory limit for the ingest.")] = "1GB",
     wrds: Annotated[bool, typer.Option("--wrds", help="Pull TRACE Enhanced from WRDS (needs the wrds extra).")] = False,
     start: Annotated[str | None, typer.Option(help="First trade date of the WRDS pull (YYYY-MM-DD).")] = None,

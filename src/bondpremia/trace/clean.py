@@ -45,6 +45,16 @@ PRESETS: dict[str, list[str]] = {
     # Tidy Finance's cleaning exactly, exact duplicates included (the package keeps them; add "dedupe" with steps=)
     "tidyfinance": list(_tidyfinance.PRESET),
 }
+#: Presets that read and return only some columns (the rest: every TRACE column in, every column out).
+PRESET_COLUMNS: dict[str, tuple[list[str], list[str]]] = {
+    "tidyfinance": (_tidyfinance.READS, _tidyfinance.OUTPUT),
+}
+_LINEAGE = ["_file", _ROW]
+
+
+def preset_columns(preset: str, steps: Sequence[str] | None) -> tuple[list[str], list[str]] | None:
+    """``(columns read, columns returned)`` of a preset run as it is (``steps`` not given), else None."""
+    return PRESET_COLUMNS.get(preset) if steps is None else None
 
 PARSE_REASON = "unparseable or missing required value (see rejects)"
 
@@ -266,6 +276,10 @@ def clean_trades(messages: Any, fisd: Any = None, *, preset: str = "bbw2019", st
     """
     names = resolve_steps(preset, steps, skip)
     raw = _as_polars(messages, "messages")
+    io = preset_columns(preset, steps)
+    if io is not None:  # read what the preset reads (names in any letter case), plus the lineage
+        wanted = {*io[0], *_LINEAGE}
+        raw = raw.select([c for c in raw.columns if c.lower() in wanted])
     fisd_pl = None if fisd is None else _as_polars(fisd, "fisd")
     if fisd_pl is not None:
         fisd_pl = fisd_pl.rename({c: c.lower() for c in fisd_pl.columns})
@@ -278,7 +292,8 @@ def clean_trades(messages: Any, fisd: Any = None, *, preset: str = "bbw2019", st
     n_alive = raw.height - rejects.height
     audit = [("parse", raw.height, n_alive, PARSE_REASON)]
     # the messages stay in one frame with an alive flag: a step sees the survivors of the steps before it through a
-    # lazy filter and copies only the columns it reads; the frame itself is filtered once, at the end
+    # lazy filter and copies only the columns it reads; the frame itself is copied once, at the end. _RID is the
+    # row's place in the frame, and the order in which every rule breaks ties.
     df = df.with_row_index(_RID).with_columns((~rejected).alias(_ALIVE))
     for name in names:
         step = STEPS[name]
@@ -298,7 +313,9 @@ def clean_trades(messages: Any, fisd: Any = None, *, preset: str = "bbw2019", st
     # one gather of the wide frame: the order is found on the survivors' sort keys alone
     keys = [*SORT_KEYS, _ROW]
     order = df.lazy().filter(pl.col(_ALIVE)).select(_RID, *keys).sort(keys, nulls_last=True).collect()[_RID]
-    trades = df[order].drop(_RID, _ALIVE)
+    if io is not None:  # the preset's own output columns, chosen before the gather
+        df = df.select([c for c in [*io[1], *_LINEAGE] if c in df.columns])
+    trades = df[order].drop(_RID, _ALIVE, strict=False)
     return CleanResult(trades=trades, audit=audit_frame(audit), rejects=rejects)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -175,7 +176,8 @@ def clustered_plan(files: list[Path], rows_per_partition: int) -> Ingested | Non
 
     The simulator, a WRDS pull in CUSIP chunks and any file sorted by CUSIP qualify: in input order, every row
     group's smallest ``cusip_id`` (from the parquet statistics) is at least the previous row group's largest.
-    Partitions are runs of whole row groups of about ``rows_per_partition`` rows, cut only where the CUSIP changes,
+    Partitions are runs of whole row groups of at most ``rows_per_partition`` rows (or one row group, when a group
+    is larger), cut only where the CUSIP changes,
     so a CUSIP never straddles two partitions. Nothing is copied: each worker reads its row groups in place. Returns
     None when any input is not parquet or lacks the statistics, or the order does not hold; the caller then
     partitions through DuckDB.
@@ -219,7 +221,7 @@ def clustered_plan(files: list[Path], rows_per_partition: int) -> Ingested | Non
         partitions.append(Slices(name=f"part={len(partitions)}", parts=parts))
 
     for group in groups:
-        if current and rows >= rows_per_partition and current[-1][5] < group[4]:
+        if current and rows + group[3] > rows_per_partition and current[-1][5] < group[4]:
             close()
             current, rows = [], 0
         current.append(group)
@@ -228,7 +230,7 @@ def clustered_plan(files: list[Path], rows_per_partition: int) -> Ingested | Non
     return Ingested(partitions=partitions, n_rows=sum(group[3] for group in groups), files=files)
 
 
-def ingest_trace(inputs: Any, workdir: Any, *, rows_per_partition: int = 1_000_000, memory_limit: str = "1GB",
+def ingest_trace(inputs: Any, workdir: Any, *, rows_per_partition: int = 500_000, memory_limit: str = "1GB",
                  threads: int = 2) -> Ingested:
     """Partition raw TRACE messages by CUSIP range into ``workdir/parts/part=K/*.parquet``.
 
@@ -303,18 +305,25 @@ def ingest_trace(inputs: Any, workdir: Any, *, rows_per_partition: int = 1_000_0
     return Ingested(partitions=partitions, n_rows=n_rows, files=files)
 
 
-def read_partition(part: Partition) -> pl.DataFrame:
-    """The messages of one partition, in input order, with ``_file`` and ``_row`` (the data-row number)."""
+def read_partition(part: Partition, columns: Sequence[str] | None = None) -> pl.DataFrame:
+    """The messages of one partition, in input order, with ``_file`` and ``_row`` (the data-row number).
+
+    ``columns`` (lower-case names) reads only those of the input's columns, in any letter case in the file."""
+    def chosen(names: Sequence[str]) -> list[str]:
+        keep = None if columns is None else {*columns, "_file", "_row"}
+        return [c for c in names if keep is None or c.lower() in keep]
+
     if isinstance(part, Slices):
         frames = []
         for f, first, n in part.parts:
-            df = pl.scan_parquet(f).slice(first, n).collect()
+            scan = pl.scan_parquet(f)
+            df = scan.select(chosen(scan.collect_schema().names())).slice(first, n).collect()
             frames.append(df.rename({c: c.lower() for c in df.columns}).with_columns(
                 pl.lit(f).alias("_file"), (pl.int_range(pl.len(), dtype=pl.Int64) + first).alias("_row")))
         return pl.concat(frames, how="diagonal_relaxed")
-    df = pl.read_parquet(Path(part) / "*.parquet")
-    df = df.drop([c for c in ("part",) if c in df.columns])
-    return df.sort(["_file", "_row"])
+    scan = pl.scan_parquet(Path(part) / "*.parquet")
+    names = [c for c in scan.collect_schema().names() if c != "part"]
+    return scan.select(chosen(names)).collect().sort(["_file", "_row"])
 
 
 __all__ = ["Ingested", "Partition", "Slices", "clustered_plan", "expand_inputs", "ingest_trace", "read_partition",

@@ -36,7 +36,16 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from bondpremia.errors import InputError
-from bondpremia.trace.clean import PARSE_REASON, STEPS, CleanResult, audit_frame, clean_trades, resolve_steps
+from bondpremia.trace.clean import (
+    PARSE_REASON,
+    PRESETS,
+    STEPS,
+    CleanResult,
+    audit_frame,
+    clean_trades,
+    preset_columns,
+    resolve_steps,
+)
 from bondpremia.trace.ingest import Partition, Slices, ingest_trace, read_partition, read_table
 
 EXECUTORS = ("local", "serial", "processes", "dask")
@@ -50,6 +59,8 @@ class CleanConfig:
     fisd_path: str | None
     out_dir: str
     settlement_lags: tuple[tuple[dt.date, int], ...] | None = None
+    columns: tuple[str, ...] | None = None  # the input columns the run reads (None: all)
+    preset: str | None = None  # a preset with its own columns, run as it is (then ``steps`` are its steps)
 
 
 def _name(part: Partition | str) -> str:
@@ -58,7 +69,11 @@ def _name(part: Partition | str) -> str:
 
 def _clean(part: Partition | str, config: CleanConfig, fisd: pl.DataFrame | None) -> CleanResult:
     path = part if isinstance(part, Slices) else Path(part)
-    return clean_trades(read_partition(path), fisd, steps=list(config.steps), settlement_lags=config.settlement_lags)
+    raw = read_partition(path, config.columns)
+    if config.preset is not None:  # the preset's own columns: run it as a preset, minus the skipped steps
+        skip = [s for s in PRESETS[config.preset] if s not in config.steps]
+        return clean_trades(raw, fisd, preset=config.preset, skip=skip, settlement_lags=config.settlement_lags)
+    return clean_trades(raw, fisd, steps=list(config.steps), settlement_lags=config.settlement_lags)
 
 
 def _counts(res: CleanResult) -> list[tuple[str, int, int]]:
@@ -75,16 +90,21 @@ def clean_partition(part: Partition | str, config: CleanConfig) -> list[tuple[st
 
 
 class _Sink:
-    """One parquet file written table by table (later tables are cast to the first one's schema)."""
+    """One parquet file written frame by frame (later frames are cast to the first one's schema). Strings go to
+    pyarrow as views (no copy); statistics are written for the CUSIP and the trade date, the columns a reader
+    filters on (statistics on every column cost a sixth of the write)."""
+
+    STATISTICS = ("cusip_id", "trd_exctn_dt")
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.writer: pq.ParquetWriter | None = None
 
     def write(self, frame: pl.DataFrame) -> None:
-        table = frame.to_arrow(compat_level=pl.CompatLevel.oldest())
+        table = frame.to_arrow()
         if self.writer is None:
-            self.writer = pq.ParquetWriter(self.path, table.schema)
+            stats = [c for c in self.STATISTICS if c in table.column_names]
+            self.writer = pq.ParquetWriter(self.path, table.schema, write_statistics=stats or False)
         elif table.schema != self.writer.schema:
             table = table.cast(self.writer.schema)
         self.writer.write_table(table, row_group_size=1_000_000)
@@ -165,18 +185,12 @@ def _run(executor: str, workers: int, parts: Sequence[Partition], config: CleanC
 
 def _concat_parquet(files: Iterable[Path], target: Path) -> None:
     """Concatenate parquet files (same schema) into one, streaming one file at a time."""
-    writer = None
+    sink = _Sink(target)
     try:
         for f in files:
-            table = pq.read_table(f)
-            if writer is None:
-                writer = pq.ParquetWriter(target, table.schema)
-            elif table.schema != writer.schema:
-                table = table.cast(writer.schema)
-            writer.write_table(table, row_group_size=1_000_000)
+            sink.write(pl.read_parquet(f))
     finally:
-        if writer is not None:
-            writer.close()
+        sink.close()
 
 
 @dataclass(frozen=True)
@@ -191,7 +205,7 @@ class CleanRun:
 
 def run_clean(inputs: Any, fisd: Any, out: Any, *, preset: str = "bbw2019", steps: Sequence[str] | None = None,
               skip: Iterable[str] = (), executor: str = "local", workers: int = 2, scheduler: str | None = None,
-              rows_per_partition: int = 1_000_000, memory_limit: str = "1GB",
+              rows_per_partition: int = 500_000, memory_limit: str = "1GB",
               settlement_lags: Sequence[tuple[dt.date, int]] | None = None,
               progress: Callable[[str, int], None] | None = None, keep_work: bool = False) -> CleanRun:
     """Clean raw TRACE files into ``OUT/trades.parquet``, ``OUT/rejects.parquet`` and ``OUT/audit.csv``.
@@ -221,8 +235,10 @@ def run_clean(inputs: Any, fisd: Any, out: Any, *, preset: str = "bbw2019", step
     for sub in ("trades", "rejects"):
         shutil.rmtree(work / sub, ignore_errors=True)
         (work / sub).mkdir(parents=True)
+    io = preset_columns(preset, steps)
     config = CleanConfig(steps=tuple(names), fisd_path=fisd_path, out_dir=str(work),
-                         settlement_lags=None if settlement_lags is None else tuple(settlement_lags))
+                         settlement_lags=None if settlement_lags is None else tuple(settlement_lags),
+                         columns=None if io is None else tuple(io[0]), preset=preset if io is not None else None)
     parts = list(ing.partitions)
     if progress:
         progress("partitions", len(parts))

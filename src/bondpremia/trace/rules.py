@@ -124,6 +124,12 @@ def _matched(targets: pl.DataFrame, refs: pl.DataFrame, left_on: list[str], righ
                                                how="semi", nulls_equal=nulls_equal)[_RID]
 
 
+def _named(refs: pl.DataFrame, column: str) -> pl.Expr:
+    """Rows whose message number is among ``refs[column]``: added to a rule's filter, it leaves the multi-key join
+    a few candidate rows instead of every report of the partition."""
+    return pl.col("msg_seq_nb").is_in(refs[column].drop_nulls().unique().implode())
+
+
 def _prefilter(targets: pl.DataFrame, refs: pl.DataFrame, left_on: list[str], right_on: list[str]) -> pl.DataFrame:
     """``targets`` without the rows whose message number no ref has (an integer membership test that leaves a
     multi-key join a few rows instead of a partition); unchanged when the keys hold no message number."""
@@ -169,13 +175,13 @@ _REPORTS = pl.when(_POST).then(pl.col("trc_st").is_in(["T", "R"])).otherwise(pl.
 def _dn14_cancel(df: pl.LazyFrame, ctx: Context) -> pl.Series:
     keys = [*KEYS7, "msg_seq_nb"]
     cancels = _rows(df, _POST & pl.col("trc_st").is_in(["X", "C"]), keys)
-    reports = _rows(df, _REPORTS, keys)
+    reports = _rows(df, _REPORTS & _named(cancels, "msg_seq_nb"), keys)
     return _concat_ids(cancels[_RID], _matched(reports, cancels, keys, keys))
 
 
 def _dn14_reversal(df: pl.LazyFrame, ctx: Context) -> pl.Series:
     rev = _rows(df, _POST & (pl.col("trc_st") == "Y"), [*KEYS7, "orig_msg_seq_nb"])
-    reports = _rows(df, _REPORTS, [*KEYS7, "msg_seq_nb"])
+    reports = _rows(df, _REPORTS & _named(rev, "orig_msg_seq_nb"), [*KEYS7, "msg_seq_nb"])
     return _concat_ids(rev[_RID], _matched(reports, rev, [*KEYS7, "msg_seq_nb"], [*KEYS7, "orig_msg_seq_nb"]))
 
 
@@ -190,7 +196,7 @@ _PRE_REPORTS = ~_POST & pl.col("trc_st").is_in(["T", "W"])
 def _dn09_cancel(df: pl.LazyFrame, ctx: Context) -> pl.Series:
     keys = [*KEYS5, "trd_rpt_dt"]
     cancels = _rows(df, ~_POST & (pl.col("trc_st") == "C"), [*keys, "orig_msg_seq_nb"])
-    reports = _rows(df, _PRE_REPORTS, [*keys, "msg_seq_nb"])
+    reports = _rows(df, _PRE_REPORTS & _named(cancels, "orig_msg_seq_nb"), [*keys, "msg_seq_nb"])
     return _concat_ids(cancels[_RID], _matched(reports, cancels, [*keys, "msg_seq_nb"], [*keys, "orig_msg_seq_nb"]))
 
 
@@ -200,7 +206,7 @@ def _correct(date: str) -> Callable[[pl.LazyFrame, Context], pl.Series]:
         # numbers alone, so two chains sharing a timestamp never interfere. A W whose original is absent is kept.
         corrections = _rows(df, ~_POST & (pl.col("trc_st") == "W") & pl.col("orig_msg_seq_nb").is_not_null(),
                             ["cusip_id", date, "orig_msg_seq_nb"])
-        reports = _rows(df, _PRE_REPORTS, ["cusip_id", date, "msg_seq_nb"])
+        reports = _rows(df, _PRE_REPORTS & _named(corrections, "orig_msg_seq_nb"), ["cusip_id", date, "msg_seq_nb"])
         return _matched(reports, corrections, ["cusip_id", date, "msg_seq_nb"], ["cusip_id", date, "orig_msg_seq_nb"])
     return drop
 

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from bondpremia.trace.rules import _POST, _RID, Context, Step, _concat_ids, _ids, _matched, _one_to_one, _rows
+from bondpremia.trace.rules import _POST, _RID, Context, Step, _concat_ids, _ids, _matched, _named, _one_to_one, _rows
 
 #: The package's eight matching keys of cancellations and reversals.
 KEYS8 = ["cusip_id", "msg_seq_nb", "entrd_vol_qt", "rptd_pr", "rpt_side_cd", "cntra_mp_id", "trd_exctn_dt",
@@ -49,6 +49,13 @@ REVERSAL_KEYS = ["cusip_id", "trd_exctn_dt", "entrd_vol_qt", "rptd_pr", "rpt_sid
 REVERSAL_ORDER = ["cusip_id", "trd_exctn_dt", "trd_exctn_tm", "trd_rpt_dt", "trd_rpt_tm"]
 #: The package's dealer matching keys.
 DEALER_KEYS = ["cusip_id", "trd_exctn_dt", "entrd_vol_qt", "rptd_pr"]
+#: The message columns the package reads, and the columns it returns. The preset reads and returns the same
+#: (plus the lineage ``_file``, ``_row``): a column the package never looks at cannot reject a row here either.
+READS = ["cusip_id", "trd_exctn_dt", "trd_exctn_tm", "trd_rpt_dt", "trd_rpt_tm", "msg_seq_nb", "orig_msg_seq_nb",
+         "trc_st", "asof_cd", "wis_fl", "days_to_sttl_ct", "stlmnt_dt", "spcl_trd_fl", "rptd_pr", "entrd_vol_qt",
+         "yld_pt", "rpt_side_cd", "cntra_mp_id"]
+OUTPUT = ["cusip_id", "trd_exctn_dt", "trd_exctn_tm", "rptd_pr", "entrd_vol_qt", "yld_pt", "rpt_side_cd",
+          "cntra_mp_id"]
 #: Settlement limit in days (both days_to_sttl_ct and stlmnt_dt - trd_exctn_dt).
 MAX_SETTLEMENT_DAYS = 7
 
@@ -67,21 +74,21 @@ def _status(df: pl.LazyFrame, ctx: Context) -> pl.Series:
 
 def _post_cancel(df: pl.LazyFrame, ctx: Context) -> pl.Series:
     cancels = _rows(df, _POST & _TRC.is_in(["X", "C"]), KEYS8)
-    reports = _rows(df, _POST & _TRC.is_in(["T", "R"]), KEYS8)
+    reports = _rows(df, _POST & _TRC.is_in(["T", "R"]) & _named(cancels, "msg_seq_nb"), KEYS8)
     return _concat_ids(cancels[_RID], _semi(reports, cancels, KEYS8, KEYS8))
 
 
 def _post_reversal(df: pl.LazyFrame, ctx: Context) -> pl.Series:
     right = ["orig_msg_seq_nb" if k == "msg_seq_nb" else k for k in KEYS8]
     rev = _rows(df, _POST & (_TRC == "Y"), right)
-    reports = _rows(df, _POST & _TRC.is_in(["T", "R"]), KEYS8)
+    reports = _rows(df, _POST & _TRC.is_in(["T", "R"]) & _named(rev, "orig_msg_seq_nb"), KEYS8)
     return _concat_ids(rev[_RID], _semi(reports, rev, KEYS8, right))
 
 
 def _pre_cancel(df: pl.LazyFrame, ctx: Context) -> pl.Series:
     right = ["orig_msg_seq_nb" if k == "msg_seq_nb" else k for k in KEYS8]
     cancels = _rows(df, ~_POST & (_TRC == "C"), right)
-    reports = _rows(df, ~_POST & (_TRC == "T"), KEYS8)
+    reports = _rows(df, ~_POST & (_TRC == "T") & _named(cancels, "orig_msg_seq_nb"), KEYS8)
     return _concat_ids(cancels[_RID], _semi(reports, cancels, KEYS8, right))
 
 
@@ -165,4 +172,4 @@ STEPS: dict[str, Step] = {s.name: s for s in (
 
 PRESET = list(STEPS)
 
-__all__ = ["KEYS8", "PRESET", "STEPS"]
+__all__ = ["KEYS8", "OUTPUT", "PRESET", "READS", "STEPS"]
