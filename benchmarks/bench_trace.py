@@ -158,8 +158,8 @@ def main() -> None:
         print(f"trace_{size:g}m_to_monthly: {total:.1f} s (target < 60 s at 20M; {r['messages'] / total:,.0f} "
               f"messages/s for {r['messages']:,} messages; clean {r['clean']:.1f} s + monthly {r['monthly']:.1f} s; "
               f"peak RSS {r['rss'] / 2**30:.2f} GB, target < 2 GB; {r['rows_got']:,} bond-months, truth "
-              f"{r['rows_truth']:,}, max |ret, mv_weight - truth| {r['max_gap']:.1e}; simulating took {r['sim']:.0f} s)",
-              flush=True)
+              f"{r['rows_truth']:,}, max |ret, mv_weight - truth| {r['max_gap']:.1e}; "
+              f"simulating took {r['sim']:.0f} s)", flush=True)
     if len(results) >= 2:
         (a, ra), (b, rb) = min(results.items()), max(results.items())
         ratio = (rb["clean"] + rb["monthly"]) / (ra["clean"] + ra["monthly"])
