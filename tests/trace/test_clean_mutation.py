@@ -22,6 +22,7 @@ PRE = "2010-06-01"
 
 TYPES: dict[str, Any] = {
     "cusip_id": pl.String, "trd_exctn_dt": pl.String, "trd_exctn_tm": pl.String, "trd_rpt_dt": pl.String,
+    "trd_rpt_tm": pl.String,
     "msg_seq_nb": pl.Int64, "orig_msg_seq_nb": pl.Int64, "trc_st": pl.String, "asof_cd": pl.String,
     "wis_fl": pl.String, "lckd_in_ind": pl.String, "sale_cndtn_cd": pl.String, "rptd_pr": pl.Float64,
     "entrd_vol_qt": pl.Float64, "rpt_side_cd": pl.String, "cntra_mp_id": pl.String, "buy_cpcty_cd": pl.String,
@@ -246,3 +247,44 @@ def test_argument_errors():
         "'fisd': expected a polars or pandas DataFrame, got list")
     assert error_text(clean_trades, msgs({"msg_seq_nb": 1}), steps=["short_maturity"]) == (
         "'fisd': step 'short_maturity' needs the FISD bond reference; pass fisd=")
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# reversals: which rows are candidates, and their order (tests written against surviving mutants)
+# ----------------------------------------------------------------------------------------------------------------------
+
+def test_dn09_reversal_candidates_are_pre_2012_t_w_reports_without_rxd_codes():
+    """Only pre-2012 T/W reports without an R/X/D code can be reversed, whatever their time: here the X, D and R rows
+    and a post-2012 late report of the same trade date all come earlier in the reversal order than the genuine
+    report, and the one reversal still deletes the genuine report."""
+    later = "2010-06-03"
+    df = msgs({"msg_seq_nb": 1, "trd_exctn_dt": PRE, "trd_exctn_tm": "08:00:00", "trd_rpt_dt": "2012-03-01",
+               "asof_cd": "A"},  # reported after the format change: not a pre-2012 report
+              {"msg_seq_nb": 2, "trd_exctn_dt": PRE, "trd_exctn_tm": "09:00:00", "asof_cd": "X", "trd_rpt_dt": later},
+              {"msg_seq_nb": 3, "trd_exctn_dt": PRE, "trd_exctn_tm": "09:10:00", "asof_cd": "D", "trd_rpt_dt": later},
+              {"msg_seq_nb": 4, "trd_exctn_dt": PRE, "trd_exctn_tm": "09:20:00", "asof_cd": "R", "trd_rpt_dt": later},
+              {"msg_seq_nb": 5, "trd_exctn_dt": PRE, "trd_exctn_tm": "10:00:00"},
+              {"msg_seq_nb": 6, "trd_exctn_dt": PRE, "trd_exctn_tm": "11:00:00", "trc_st": "C",
+               "orig_msg_seq_nb": 99})  # a C is not a report either
+    assert kept(df, ["dn09_reversal"]) == [1, 6]
+
+
+def test_dn09_reversal_report_without_a_report_time_comes_last():
+    """Within one execution time and report date, reports are reversed in report-time order; a report without a
+    report time comes after those with one."""
+    df = msgs({"msg_seq_nb": 1, "trd_exctn_dt": PRE, "trd_rpt_tm": None},
+              {"msg_seq_nb": 2, "trd_exctn_dt": PRE, "trd_rpt_tm": "10:05:00"},
+              {"msg_seq_nb": 3, "trd_exctn_dt": PRE, "asof_cd": "R", "trd_rpt_dt": "2010-06-03"})
+    assert kept(df, ["dn09_reversal"]) == [1]
+
+
+def test_volume_vs_issue_uses_the_offering_amount_of_the_first_fisd_row():
+    # offering $500M (half: $250M) before the amount outstanding ($20M); the second FISD row of the CUSIP is ignored
+    fisd = pl.DataFrame({"complete_cusip": [CUSIP, CUSIP], "offering_amt": [500_000.0, 100_000.0],
+                         "amount_outstanding": [20_000.0, 20_000.0]})
+    df = msgs({"msg_seq_nb": 1, "entrd_vol_qt": 100_000_000.0}, {"msg_seq_nb": 2, "entrd_vol_qt": 260_000_000.0})
+    assert kept(df, ["volume_vs_issue"], fisd) == [1]
+    assert error_text(clean_trades, df, fisd.drop("offering_amt", "amount_outstanding"),
+                      steps=["volume_vs_issue"]) == (
+        "'offering_amt': step 'volume_vs_issue' needs FISD offering_amt (or amount_outstanding), in thousands of "
+        "dollars")

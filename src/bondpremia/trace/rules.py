@@ -119,7 +119,6 @@ def _matched(targets: pl.DataFrame, refs: pl.DataFrame, left_on: list[str], righ
     """Row ids of ``targets`` that match any row of ``refs``."""
     if targets.height == 0 or refs.height == 0:
         return pl.Series(_RID, [], dtype=pl.UInt32)
-    targets = _prefilter(targets, refs, left_on, right_on)
     return targets.select(_RID, *left_on).join(refs.select(right_on).unique(), left_on=left_on, right_on=right_on,
                                                how="semi", nulls_equal=nulls_equal)[_RID]
 
@@ -128,15 +127,6 @@ def _named(refs: pl.DataFrame, column: str) -> pl.Expr:
     """Rows whose message number is among ``refs[column]``: added to a rule's filter, it leaves the multi-key join
     a few candidate rows instead of every report of the partition."""
     return pl.col("msg_seq_nb").is_in(refs[column].drop_nulls().unique().implode())
-
-
-def _prefilter(targets: pl.DataFrame, refs: pl.DataFrame, left_on: list[str], right_on: list[str]) -> pl.DataFrame:
-    """``targets`` without the rows whose message number no ref has (an integer membership test that leaves a
-    multi-key join a few rows instead of a partition); unchanged when the keys hold no message number."""
-    for left, right in zip(left_on, right_on, strict=True):
-        if left in ("msg_seq_nb", "orig_msg_seq_nb") and targets.schema[left] == refs.schema[right]:
-            return targets.filter(pl.col(left).is_in(refs[right].drop_nulls().unique().implode()))
-    return targets
 
 
 def _one_to_one(targets: pl.DataFrame, refs: pl.DataFrame, keys: list[str],
@@ -200,15 +190,22 @@ def _dn09_cancel(df: pl.LazyFrame, ctx: Context) -> pl.Series:
     return _concat_ids(cancels[_RID], _matched(reports, cancels, [*keys, "msg_seq_nb"], [*keys, "orig_msg_seq_nb"]))
 
 
-def _correct(date: str) -> Callable[[pl.LazyFrame, Context], pl.Series]:
-    def drop(df: pl.LazyFrame, ctx: Context) -> pl.Series:
-        # Every report that some W points to is superseded; chains T <- W1 <- W2 resolve to W2 by message
-        # numbers alone, so two chains sharing a timestamp never interfere. A W whose original is absent is kept.
-        corrections = _rows(df, ~_POST & (pl.col("trc_st") == "W") & pl.col("orig_msg_seq_nb").is_not_null(),
-                            ["cusip_id", date, "orig_msg_seq_nb"])
-        reports = _rows(df, _PRE_REPORTS & _named(corrections, "orig_msg_seq_nb"), ["cusip_id", date, "msg_seq_nb"])
-        return _matched(reports, corrections, ["cusip_id", date, "msg_seq_nb"], ["cusip_id", date, "orig_msg_seq_nb"])
-    return drop
+def _superseded(df: pl.LazyFrame, date: str) -> pl.Series:
+    # Every report that some W points to is superseded; chains T <- W1 <- W2 resolve to W2 by message numbers
+    # alone, so two chains sharing a timestamp never interfere. A W whose original is absent is kept.
+    corrections = _rows(df, ~_POST & (pl.col("trc_st") == "W") & pl.col("orig_msg_seq_nb").is_not_null(),
+                        ["cusip_id", date, "orig_msg_seq_nb"])
+    reports = _rows(df, _PRE_REPORTS & _named(corrections, "orig_msg_seq_nb"), ["cusip_id", date, "msg_seq_nb"])
+    return _matched(reports, corrections, ["cusip_id", date, "msg_seq_nb"], ["cusip_id", date, "orig_msg_seq_nb"])
+
+
+# (plain functions, not closures built at import: mutation testing can then reach every line)
+def _dn09_correct(df: pl.LazyFrame, ctx: Context) -> pl.Series:
+    return _superseded(df, "trd_rpt_dt")
+
+
+def _dn09_correct_exctn(df: pl.LazyFrame, ctx: Context) -> pl.Series:
+    return _superseded(df, "trd_exctn_dt")
 
 
 #: Reversal keys: the 7 trade keys without the execution time, which the two reports often disagree on.
@@ -217,16 +214,22 @@ KEYS6 = ["cusip_id", "trd_exctn_dt", "rptd_pr", "entrd_vol_qt", "rpt_side_cd", "
 REVERSAL_ORDER = ("trd_exctn_tm", "trd_rpt_dt", "trd_rpt_tm", "msg_seq_nb")
 
 
-def _reversal(keys: list[str]) -> Callable[[pl.LazyFrame, Context], pl.Series]:
-    def drop(df: pl.LazyFrame, ctx: Context) -> pl.Series:
-        asof = pl.col("asof_cd").fill_null("")
-        cols = [*keys, *REVERSAL_ORDER]
-        # a reversal is reported after the trade date (same-day errors are C/W messages)
-        rev = _rows(df, ~_POST & (asof == "R") & (pl.col("trd_rpt_dt") > pl.col("trd_exctn_dt")), cols)
-        reports = _rows(df, ~_POST & ~asof.is_in(["R", "X", "D"]) & pl.col("trc_st").is_in(["T", "W"]), cols)
-        gone = _ids(df, ~_POST & asof.is_in(["R", "X", "D"]))
-        return _concat_ids(gone, _one_to_one(reports, rev, keys, order=REVERSAL_ORDER))
-    return drop
+def _reversed(df: pl.LazyFrame, keys: list[str]) -> pl.Series:
+    asof = pl.col("asof_cd").fill_null("")
+    cols = [*keys, *REVERSAL_ORDER]
+    # a reversal is reported after the trade date (same-day errors are C/W messages)
+    rev = _rows(df, ~_POST & (asof == "R") & (pl.col("trd_rpt_dt") > pl.col("trd_exctn_dt")), cols)
+    reports = _rows(df, ~_POST & ~asof.is_in(["R", "X", "D"]) & pl.col("trc_st").is_in(["T", "W"]), cols)
+    gone = _ids(df, ~_POST & asof.is_in(["R", "X", "D"]))
+    return _concat_ids(gone, _one_to_one(reports, rev, keys, order=REVERSAL_ORDER))
+
+
+def _dn09_reversal(df: pl.LazyFrame, ctx: Context) -> pl.Series:
+    return _reversed(df, KEYS6)
+
+
+def _dn09_reversal_7keys(df: pl.LazyFrame, ctx: Context) -> pl.Series:
+    return _reversed(df, KEYS7)
 
 
 # --- both periods ------------------------------------------------------------------------------------------------
@@ -258,8 +261,20 @@ def _interdealer_any(df: pl.LazyFrame, ctx: Context) -> pl.Series:
     return _matched(buys, sells, KEYS4, KEYS4)
 
 
-def _flag(column: str) -> Callable[[pl.LazyFrame, Context], pl.Series]:
-    return lambda df, ctx: _ids(df, pl.col(column).fill_null("") == "Y")
+def _flagged(df: pl.LazyFrame, column: str) -> pl.Series:
+    return _ids(df, pl.col(column).fill_null("") == "Y")
+
+
+def _when_issued(df: pl.LazyFrame, ctx: Context) -> pl.Series:
+    return _flagged(df, "wis_fl")
+
+
+def _locked_in(df: pl.LazyFrame, ctx: Context) -> pl.Series:
+    return _flagged(df, "lckd_in_ind")
+
+
+def _special_trade(df: pl.LazyFrame, ctx: Context) -> pl.Series:
+    return _flagged(df, "spcl_trd_fl")
 
 
 def _special_condition(df: pl.LazyFrame, ctx: Context) -> pl.Series:
@@ -361,22 +376,22 @@ STEPS: dict[str, Step] = {s.name: s for s in (
     Step("dn09_cancel", "pre-2012 cancellation (C) and the same-day report it cancels (Dick-Nielsen 2009)",
          _dn09_cancel),
     Step("dn09_correct", "pre-2012 report superseded by a same-day correction (W) (Dick-Nielsen 2009)",
-         _correct("trd_rpt_dt")),
+         _dn09_correct),
     Step("dn09_correct_exctn", "pre-2012 report superseded by a correction (W) with the same execution date "
-         "(WRDS / Tidy Finance keys)", _correct("trd_exctn_dt")),
+         "(WRDS / Tidy Finance keys)", _dn09_correct_exctn),
     Step("dn09_reversal", "pre-2012 reversal (asof R, 6 keys, one to one by time) and the report it reverses; "
-         "asof X/D (Dick-Nielsen 2009)", _reversal(KEYS6)),
+         "asof X/D (Dick-Nielsen 2009)", _dn09_reversal),
     Step("dn09_reversal_7keys", "pre-2012 reversal (asof R, 7 keys with time, one to one) and the report it "
-         "reverses; asof X/D (Dick-Nielsen 2014 SAS)", _reversal(KEYS7)),
+         "reverses; asof X/D (Dick-Nielsen 2014 SAS)", _dn09_reversal_7keys),
     Step("agency", "agency trade without commission with a customer (Dick-Nielsen 2014)", _agency),
     Step("interdealer", "buy-side report of an interdealer trade, one to one on bond, day, price, volume "
          "(Dick-Nielsen 2014)", _interdealer),
     Step("interdealer_any", "buy-side dealer report equal to any dealer sell on bond, day, price, volume "
          "(WRDS / Tidy Finance)", _interdealer_any),
-    Step("when_issued", "when-issued trade (BBW 2019)", _flag("wis_fl")),
-    Step("locked_in", "locked-in trade (BBW 2019)", _flag("lckd_in_ind")),
+    Step("when_issued", "when-issued trade (BBW 2019)", _when_issued),
+    Step("locked_in", "locked-in trade (BBW 2019)", _locked_in),
     Step("special_condition", "special sale condition (BBW 2019)", _special_condition),
-    Step("special_trade", "special trade flag (spcl_trd_fl = Y)", _flag("spcl_trd_fl")),
+    Step("special_trade", "special trade flag (spcl_trd_fl = Y)", _special_trade),
     Step("long_settlement", "more than two days to settlement (BBW 2019)", _long_settlement),
     Step("long_settlement_lag", "settlement beyond the regular lag (T+3, T+2 from 2017-09-05, T+1 from 2024-05-28)",
          _long_settlement_lag),

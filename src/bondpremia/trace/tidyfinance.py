@@ -146,6 +146,18 @@ def _settlement(df: pl.LazyFrame, ctx: Context) -> pl.Series:
     return _ids(df, (days > MAX_SETTLEMENT_DAYS).fill_null(False) | (calendar > MAX_SETTLEMENT_DAYS).fill_null(False))
 
 
+def _when_issued(df: pl.LazyFrame, ctx: Context) -> pl.Series:
+    return _ids(df, (pl.col("wis_fl") != "N").fill_null(True))
+
+
+def _special_trade(df: pl.LazyFrame, ctx: Context) -> pl.Series:
+    return _ids(df, pl.col("spcl_trd_fl").is_not_null())
+
+
+def _asof(df: pl.LazyFrame, ctx: Context) -> pl.Series:
+    return _ids(df, pl.col("asof_cd").is_not_null())
+
+
 STEPS: dict[str, Step] = {s.name: s for s in (
     Step("tf_status", "message status outside T/R/X/C/Y (from 2012-02-06) or T/C/W (before) (Tidy Finance)",
          _status),
@@ -162,12 +174,9 @@ STEPS: dict[str, Step] = {s.name: s for s in (
     Step("tf_dealer", "dealer buy matched by a dealer sell on CUSIP, date, volume and price, or contra party "
          "neither C nor D (Tidy Finance)", _dealer),
     Step("tf_settlement", f"more than {MAX_SETTLEMENT_DAYS} days to settlement (Tidy Finance)", _settlement),
-    Step("tf_when_issued", "when-issued flag not N (Tidy Finance)",
-         lambda df, ctx: _ids(df, (pl.col("wis_fl") != "N").fill_null(True))),
-    Step("tf_special_trade", "special trade flag set (Tidy Finance)",
-         lambda df, ctx: _ids(df, pl.col("spcl_trd_fl").is_not_null())),
-    Step("tf_asof", "as-of code set (late report, reversal or other) (Tidy Finance)",
-         lambda df, ctx: _ids(df, pl.col("asof_cd").is_not_null())),
+    Step("tf_when_issued", "when-issued flag not N (Tidy Finance)", _when_issued),
+    Step("tf_special_trade", "special trade flag set (Tidy Finance)", _special_trade),
+    Step("tf_asof", "as-of code set (late report, reversal or other) (Tidy Finance)", _asof),
 )}
 
 PRESET = list(STEPS)
