@@ -43,6 +43,8 @@ MODULES: dict[str, list[str]] = {
     ],
     "trace/tidyfinance.py": [
         "tests/trace/test_tidyfinance_oracle.py",
+        "--deselect",  # three simulated markets through the package (10 s); the hand-built messages cover each step
+        "tests/trace/test_tidyfinance_oracle.py::test_differential_on_simulated_markets",
     ],
     "trace/monthly.py": [
         "tests/trace/test_daily_monthly.py",

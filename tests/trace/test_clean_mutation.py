@@ -288,3 +288,10 @@ def test_volume_vs_issue_uses_the_offering_amount_of_the_first_fisd_row():
                       steps=["volume_vs_issue"]) == (
         "'offering_amt': step 'volume_vs_issue' needs FISD offering_amt (or amount_outstanding), in thousands of "
         "dollars")
+
+
+def test_volume_vs_issue_a_text_offering_amount_falls_back_to_the_amount_outstanding():
+    # FISD text such as 'n/a' is no offering amount: the bond's size is then its amount outstanding ($20M, half $10M)
+    fisd = pl.DataFrame({"complete_cusip": [CUSIP], "offering_amt": ["n/a"], "amount_outstanding": [20_000.0]})
+    df = msgs({"msg_seq_nb": 1, "entrd_vol_qt": 9_000_000.0}, {"msg_seq_nb": 2, "entrd_vol_qt": 15_000_000.0})
+    assert kept(df, ["volume_vs_issue"], fisd) == [1]

@@ -180,3 +180,50 @@ def test_the_preset_reads_and_returns_the_package_columns(tmp_path):
         assert sorted(got["yld_pt"].to_list()) == [1.0, 2.0]
     # explicit steps keep every column
     assert "buy_cmsn_rt" in clean_trades(df.with_columns(buy_cmsn_rt=pl.lit(0.5)), steps=["tf_status"]).trades.columns
+
+
+def test_every_step_drops_what_the_package_drops_there():
+    """One message of each kind, with the audit worked out by hand step by step (rows dropped per step): the
+    package gives the same three survivors, and each preset step drops exactly its own rows (a later step, such as
+    the as-of filter, cannot hide a step that lets its rows through)."""
+    t = dt.time
+    post = [{"msg_seq_nb": 1}, {"msg_seq_nb": 1, "trc_st": "X"},  # cancelled (post_cancel: 4 with the next two)
+            {"msg_seq_nb": 2, "trd_exctn_tm": t(10, 15)}, {"msg_seq_nb": 2, "trc_st": "C", "trd_exctn_tm": t(10, 15)},
+            {"msg_seq_nb": 3, "trc_st": "R", "trd_exctn_tm": t(11)},
+            {"msg_seq_nb": 4, "trc_st": "Y", "orig_msg_seq_nb": 3, "trd_exctn_tm": t(11)},  # post_reversal: 2
+            {"msg_seq_nb": 5, "trc_st": "W", "trd_exctn_tm": t(11, 30)},  # no post-2012 status: status
+            {"msg_seq_nb": 6, "trd_exctn_tm": t(12)}]  # survives
+    pre = [{"msg_seq_nb": 11, "trd_exctn_tm": t(9)}, {"msg_seq_nb": 12, "trc_st": "C", "orig_msg_seq_nb": 11,
+                                                       "trd_exctn_tm": t(9)},  # pre_cancel: 2
+           {"msg_seq_nb": 13}, {"msg_seq_nb": 14, "trc_st": "W", "orig_msg_seq_nb": 13, "rptd_pr": 101.0},  # 14 stays
+           {"msg_seq_nb": 15, "trc_st": "W", "orig_msg_seq_nb": 999, "trd_exctn_tm": t(10, 30)},  # orphan W
+           # one reversal group (price 98): X, D and R rows earlier than the report they reverse
+           {"msg_seq_nb": 16, "rptd_pr": 98.0, "trd_exctn_tm": t(8), "asof_cd": "R", "trd_rpt_dt": dt.date(2010, 6, 3)},
+           {"msg_seq_nb": 17, "rptd_pr": 98.0, "trd_exctn_tm": t(13)},
+           {"msg_seq_nb": 18, "rptd_pr": 98.0, "trd_exctn_tm": t(7), "asof_cd": "X"},
+           {"msg_seq_nb": 26, "rptd_pr": 98.0, "trd_exctn_tm": t(7, 30), "asof_cd": "D"},
+           {"msg_seq_nb": 19, "trd_exctn_tm": t(15), "asof_cd": "A"},  # late report: only tf_asof drops it
+           {"msg_seq_nb": 20, "trd_exctn_tm": t(16), "cntra_mp_id": "D", "rpt_side_cd": "B", "rptd_pr": 97.0},
+           {"msg_seq_nb": 21, "trd_exctn_tm": t(16, 5), "cntra_mp_id": "D", "rpt_side_cd": "S", "rptd_pr": 97.0},
+           {"msg_seq_nb": 27, "trd_exctn_tm": t(17, 10), "cntra_mp_id": "A"},
+           {"msg_seq_nb": 28, "trd_exctn_tm": t(17, 20), "cntra_mp_id": "D", "rpt_side_cd": "X"},
+           {"msg_seq_nb": 22, "trd_exctn_tm": t(16, 30), "wis_fl": None},
+           {"msg_seq_nb": 23, "trd_exctn_tm": t(16, 40), "days_to_sttl_ct": 8},
+           {"msg_seq_nb": 24, "trd_exctn_tm": t(16, 50), "spcl_trd_fl": "Y"},
+           {"msg_seq_nb": 25, "trd_exctn_tm": t(17), "trc_st": "Y"}]  # no pre-2012 status: status
+    df = pl.concat([msgs(*post), msgs(*pre, trd_exctn_dt=PRE)])
+    assert df.height == 26
+    assert both(df) == [6, 14, 21]
+    audit = clean_trades(df, preset="tidyfinance").audit
+    assert dict(zip(audit["step"], audit["rows_dropped"], strict=True)) == {
+        "parse": 0, "tf_status": 2, "tf_post_cancel": 4, "tf_post_reversal": 2, "tf_pre_cancel": 2,
+        "tf_pre_correct": 2, "tf_pre_reversal": 4, "tf_dealer": 3, "tf_settlement": 1, "tf_when_issued": 1,
+        "tf_special_trade": 1, "tf_asof": 1}
+
+
+def test_reversal_order_puts_reports_without_a_report_time_first():
+    """The package sorts with polars' default, nulls first: a report without a report time is reversed before one
+    with a report time at the same execution time and report date."""
+    df = msgs({"msg_seq_nb": 1, "trd_rpt_tm": None}, {"msg_seq_nb": 2, "trd_rpt_tm": dt.time(10, 5)},
+              {"msg_seq_nb": 3, "asof_cd": "R", "trd_rpt_dt": dt.date(2010, 6, 3)}, trd_exctn_dt=PRE)
+    assert both(df) == [2]
