@@ -396,6 +396,8 @@ class IPCA:
             chars = [c for c in KPP_INSTRUMENTS if c in df.columns]
             if not chars:
                 raise InputError("none of the 29 KPP characteristics is a column of the panel", column="chars")
+        if isinstance(chars, str):  # one characteristic by name (not its letters)
+            chars = [chars]
         names = [c for c in df.columns if c not in (returns, entity, date)] if chars is None else list(chars)
         if self.constant and CONSTANT not in names and not _has_constant(df, names):
             names.append(CONSTANT)
