@@ -147,8 +147,6 @@ def _in_process(parts: Sequence[Partition], config: CleanConfig, trades: Path, r
 
 def _run(executor: str, workers: int, parts: Sequence[Partition], config: CleanConfig, scheduler: str | None,
          progress: Callable[[int], None] | None) -> list[list[tuple[str, int, int]]]:
-    if executor not in EXECUTORS:
-        raise InputError(f"unknown executor {executor!r}; choose one of {EXECUTORS}", column="executor")
     results: list[list[tuple[str, int, int]]] = []
     if executor == "processes":
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
@@ -214,6 +212,8 @@ def run_clean(inputs: Any, fisd: Any, out: Any, *, preset: str = "bbw2019", step
     ``progress(stage, n)`` is called with ``("partitions", total)`` once and ``("done", 1)`` per partition.
     """
     names = resolve_steps(preset, steps, skip)
+    if executor not in EXECUTORS:
+        raise InputError(f"unknown executor {executor!r}; choose one of {EXECUTORS}", column="executor")
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     work = out_dir / "_work"
@@ -244,8 +244,6 @@ def run_clean(inputs: Any, fisd: Any, out: Any, *, preset: str = "bbw2019", step
         progress("partitions", len(parts))
     trades_path, rejects_path = out_dir / "trades.parquet", out_dir / "rejects.parquet"
     done = (lambda n: progress("done", n)) if progress else None
-    if executor not in EXECUTORS:
-        raise InputError(f"unknown executor {executor!r}; choose one of {EXECUTORS}", column="executor")
     in_process = executor in ("serial", "local")
     if in_process:
         results = _in_process(parts, config, trades_path, rejects_path, 1 if executor == "serial" else workers, done)

@@ -31,7 +31,7 @@ What the package does, and each step here does the same (keys are the package's)
 10. ``tf_special_trade``: a non-empty ``spcl_trd_fl`` is dropped.
 11. ``tf_asof``: any non-empty ``asof_cd`` is dropped (late reports ``A`` as well as the rest).
 
-Joins on a null key never match (polars' default), here as in the package. Where the default ``bbw2019`` preset
+Joins on a null key never match (``nulls_equal=False``), as in the package. Where the default ``bbw2019`` preset
 deliberately differs, ``docs/trace.md`` says how and why.
 """
 
@@ -62,11 +62,6 @@ MAX_SETTLEMENT_DAYS = 7
 _TRC = pl.col("trc_st")
 
 
-def _semi(targets: pl.DataFrame, refs: pl.DataFrame, left_on: list[str], right_on: list[str]) -> pl.Series:
-    """Row ids of ``targets`` equal to some row of ``refs`` (null keys never match, as in the package)."""
-    return _matched(targets, refs, left_on, right_on, nulls_equal=False)
-
-
 def _status(df: pl.LazyFrame, ctx: Context) -> pl.Series:
     kept = pl.when(_POST).then(_TRC.is_in(["T", "R", "X", "C", "Y"])).otherwise(_TRC.is_in(["T", "C", "W"]))
     return _ids(df, ~kept)
@@ -75,21 +70,21 @@ def _status(df: pl.LazyFrame, ctx: Context) -> pl.Series:
 def _post_cancel(df: pl.LazyFrame, ctx: Context) -> pl.Series:
     cancels = _rows(df, _POST & _TRC.is_in(["X", "C"]), KEYS8)
     reports = _rows(df, _POST & _TRC.is_in(["T", "R"]) & _named(cancels, "msg_seq_nb"), KEYS8)
-    return _concat_ids(cancels[_RID], _semi(reports, cancels, KEYS8, KEYS8))
+    return _concat_ids(cancels[_RID], _matched(reports, cancels, KEYS8, KEYS8, nulls_equal=False))
 
 
 def _post_reversal(df: pl.LazyFrame, ctx: Context) -> pl.Series:
     right = ["orig_msg_seq_nb" if k == "msg_seq_nb" else k for k in KEYS8]
     rev = _rows(df, _POST & (_TRC == "Y"), right)
     reports = _rows(df, _POST & _TRC.is_in(["T", "R"]) & _named(rev, "orig_msg_seq_nb"), KEYS8)
-    return _concat_ids(rev[_RID], _semi(reports, rev, KEYS8, right))
+    return _concat_ids(rev[_RID], _matched(reports, rev, KEYS8, right, nulls_equal=False))
 
 
 def _pre_cancel(df: pl.LazyFrame, ctx: Context) -> pl.Series:
     right = ["orig_msg_seq_nb" if k == "msg_seq_nb" else k for k in KEYS8]
     cancels = _rows(df, ~_POST & (_TRC == "C"), right)
     reports = _rows(df, ~_POST & (_TRC == "T") & _named(cancels, "orig_msg_seq_nb"), KEYS8)
-    return _concat_ids(cancels[_RID], _semi(reports, cancels, KEYS8, right))
+    return _concat_ids(cancels[_RID], _matched(reports, cancels, KEYS8, right, nulls_equal=False))
 
 
 def _pre_correct(df: pl.LazyFrame, ctx: Context) -> pl.Series:
@@ -137,7 +132,7 @@ def _dealer(df: pl.LazyFrame, ctx: Context) -> pl.Series:
     sells = _rows(df, (cntra == "D") & (side == "S"), DEALER_KEYS)
     buys = _rows(df, (cntra == "D") & (side == "B"), DEALER_KEYS)
     other = _ids(df, ~cntra.is_in(["C", "D"]) | ((cntra == "D") & ~side.is_in(["B", "S"])))
-    return _concat_ids(other, _semi(buys, sells, DEALER_KEYS, DEALER_KEYS))
+    return _concat_ids(other, _matched(buys, sells, DEALER_KEYS, DEALER_KEYS, nulls_equal=False))
 
 
 def _settlement(df: pl.LazyFrame, ctx: Context) -> pl.Series:
