@@ -210,38 +210,45 @@ def test_the_history_gives_the_same_panel_in_any_row_order():
 
 # -- bad input ------------------------------------------------------------------------------------------------
 
-F2 = fisd(zero("CALL00001", 11, 1000.0, 400.0), zero("KEEP00001", 12, 1000.0, 1000.0))
-GOOD = pl.DataFrame({"complete_cusip": ["CALL00001", "KEEP00001", "CALL00001"],
-                     "effective_date": ["2023-01-05", "2023-01-05", "2023-03-15"],
-                     "amount_outstanding": [1000.0, 1000.0, 400.0]})
+# functions, not module constants: no polars work at import, so the mutation run's fork server can collect this
+# file (polars' thread pool does not survive a fork)
+def f2() -> pl.DataFrame:
+    return fisd(zero("CALL00001", 11, 1000.0, 400.0), zero("KEEP00001", 12, 1000.0, 1000.0))
 
 
-def _raises(h: Any, *, column: str, row: int | None, match: str, f: pl.DataFrame = F2) -> None:
+def good() -> pl.DataFrame:
+    return pl.DataFrame({"complete_cusip": ["CALL00001", "KEEP00001", "CALL00001"],
+                         "effective_date": ["2023-01-05", "2023-01-05", "2023-03-15"],
+                         "amount_outstanding": [1000.0, 1000.0, 400.0]})
+
+
+def _raises(h: Any, *, column: str | None, row: int | None, match: str, f: pl.DataFrame | None = None) -> None:
+    f = f2() if f is None else f
     with pytest.raises(InputError, match=match) as info:
         monthly_returns(priced("CALL00001"), f, amount_outstanding=h)
     assert (info.value.column, info.value.row) == (column, row)
 
 
 def test_missing_columns_raise():
-    _raises(GOOD.drop("effective_date"), column="effective_date", row=None, match="column.*missing")
-    _raises(GOOD.drop("amount_outstanding"), column="amount_outstanding", row=None, match="column.*missing")
-    _raises(GOOD.drop("complete_cusip"), column="complete_cusip", row=None, match="no bond identifier")
-    _raises(GOOD.with_columns(Amount_Outstanding=pl.lit(1.0)), column=None, row=None, match="letter case")
+    _raises(good().drop("effective_date"), column="effective_date", row=None, match="column.*missing")
+    _raises(good().drop("amount_outstanding"), column="amount_outstanding", row=None, match="column.*missing")
+    _raises(good().drop("complete_cusip"), column="complete_cusip", row=None, match="no bond identifier")
+    _raises(good().with_columns(Amount_Outstanding=pl.lit(1.0)), column=None, row=None, match="letter case")
 
 
 def test_bad_dates_and_amounts_raise_with_the_row():
-    _raises(GOOD.with_columns(effective_date=pl.Series(["2023-01-05", "2023-02-30", "2023-03-15"])),
+    _raises(good().with_columns(effective_date=pl.Series(["2023-01-05", "2023-02-30", "2023-03-15"])),
             column="effective_date", row=1, match="'2023-02-30' is not a date")
-    _raises(GOOD.with_columns(effective_date=pl.Series([1, 2, 3])), column="effective_date", row=None,
+    _raises(good().with_columns(effective_date=pl.Series([1, 2, 3])), column="effective_date", row=None,
             match="expected dates")
-    _raises(GOOD.with_columns(amount_outstanding=pl.Series(["1000", "1,000", "400"])),
+    _raises(good().with_columns(amount_outstanding=pl.Series(["1000", "1,000", "400"])),
             column="amount_outstanding", row=1, match="'1,000' is not a number")
     for bad in (-5.0, float("nan"), float("inf")):
-        _raises(GOOD.with_columns(amount_outstanding=pl.Series([1000.0, 1000.0, bad])),
+        _raises(good().with_columns(amount_outstanding=pl.Series([1000.0, 1000.0, bad])),
                 column="amount_outstanding", row=2, match="not a finite non-negative amount")
-    _raises(GOOD.with_columns(amount_outstanding=pl.Series([1000.0, None, 400.0])),
+    _raises(good().with_columns(amount_outstanding=pl.Series([1000.0, None, 400.0])),
             column="amount_outstanding", row=1, match="missing amount")
-    _raises(GOOD.with_columns(action_amount=pl.Series([None, -1.0, 600.0])),
+    _raises(good().with_columns(action_amount=pl.Series([None, -1.0, 600.0])),
             column="action_amount", row=1, match="not a finite non-negative amount")
 
 
@@ -250,16 +257,16 @@ def test_issue_ids_that_do_not_resolve_raise():
                              "amount_outstanding": [1000.0, 5.0]})
     _raises(by_issue, column="issue_id", row=1, match="issue_id 99 is not in the FISD reference")
     _raises(by_issue.head(1), column="issue_id", row=None, match="FISD reference has no issue_id",
-            f=F2.drop("issue_id"))
-    twice = F2.with_columns(issue_id=pl.Series([11, 11]))
+            f=f2().drop("issue_id"))
+    twice = f2().with_columns(issue_id=pl.Series([11, 11]))
     _raises(by_issue.head(1), column="issue_id", row=0, match="appears more than once", f=twice)
 
 
 def test_pandas_upper_case_and_text_dates_give_the_same_result():
     px = priced("CALL00001", "KEEP00001")
-    ref = monthly_returns(px, F2, amount_outstanding=GOOD.with_columns(pl.col("effective_date").str.to_date()))
-    assert monthly_returns(px, F2, amount_outstanding=GOOD).equals(ref)
-    upper = GOOD.to_pandas().rename(columns=str.upper)
+    ref = monthly_returns(px, f2(), amount_outstanding=good().with_columns(pl.col("effective_date").str.to_date()))
+    assert monthly_returns(px, f2(), amount_outstanding=good()).equals(ref)
+    upper = good().to_pandas().rename(columns=str.upper)
     upper["EFFECTIVE_DATE"] = pd.to_datetime(upper["EFFECTIVE_DATE"])
-    assert monthly_returns(px.to_pandas(), F2.to_pandas(), amount_outstanding=upper).equals(ref)
-    assert monthly_returns(px, F2, amount_outstanding=GOOD.rename({"complete_cusip": "cusip_id"})).equals(ref)
+    assert monthly_returns(px.to_pandas(), f2().to_pandas(), amount_outstanding=upper).equals(ref)
+    assert monthly_returns(px, f2(), amount_outstanding=good().rename({"complete_cusip": "cusip_id"})).equals(ref)

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from bondpremia.errors import InputError
 from bondpremia.fixed_income import coupons_paid
+from bondpremia.fixed_income.calendar import bond_market_days
 from bondpremia.trace.daily import DAILY_COLUMNS, daily_prices
 from bondpremia.trace.monthly import (
     MONTHLY_COLUMNS,
@@ -63,19 +64,22 @@ def row(out: pl.DataFrame, cusip: str, month_end: str) -> dict[str, Any]:
 
 # -- daily prices -------------------------------------------------------------------------------------------
 
-TRADES = pl.DataFrame({
-    "cusip_id": ["AAA111111", "AAA111111", "AAA111111", "AAA111111", "BBB222222"],
-    "trd_exctn_dt": ["2023-03-01", "2023-03-01", "2023-03-01", "2023-03-02", "2023-03-01"],
-    "trd_exctn_tm": ["09:30:00", "10:00:00", "10:00:00", "11:00:00", "15:00:00"],
-    "msg_seq_nb": [5, 3, 4, 1, 2],
-    "rptd_pr": [100.0, 101.0, 99.0, 102.0, 90.0],
-    "entrd_vol_qt": [10_000.0, 30_000.0, 20_000.0, 50_000.0, 25_000.0],
-    "rpt_side_cd": ["B", "S", "S", "B", "S"],
-})
+def trades() -> pl.DataFrame:
+    """Five trades of two bonds (a function, not a module constant: no polars work at import, so the mutation
+    run's fork server can collect this file; polars' thread pool does not survive a fork)."""
+    return pl.DataFrame({
+        "cusip_id": ["AAA111111", "AAA111111", "AAA111111", "AAA111111", "BBB222222"],
+        "trd_exctn_dt": ["2023-03-01", "2023-03-01", "2023-03-01", "2023-03-02", "2023-03-01"],
+        "trd_exctn_tm": ["09:30:00", "10:00:00", "10:00:00", "11:00:00", "15:00:00"],
+        "msg_seq_nb": [5, 3, 4, 1, 2],
+        "rptd_pr": [100.0, 101.0, 99.0, 102.0, 90.0],
+        "entrd_vol_qt": [10_000.0, 30_000.0, 20_000.0, 50_000.0, 25_000.0],
+        "rpt_side_cd": ["B", "S", "S", "B", "S"],
+    })
 
 
 def test_daily_prices_by_hand():
-    out = daily_prices(TRADES)
+    out = daily_prices(trades())
     assert out.columns == list(DAILY_COLUMNS)
     assert out.select("cusip_id", "trd_exctn_dt").rows() == [
         ("AAA111111", D(2023, 3, 1)), ("AAA111111", D(2023, 3, 2)), ("BBB222222", D(2023, 3, 1))]
@@ -97,20 +101,21 @@ def test_daily_prices_by_hand():
 
 
 def test_daily_prices_lazy_pandas_and_typed_input_agree():
-    typed = TRADES.with_columns(pl.col("trd_exctn_dt").str.to_date(), pl.col("trd_exctn_tm").str.to_time())
-    ref = daily_prices(TRADES)
-    assert daily_prices(TRADES.lazy()).equals(ref)
+    t = trades()
+    typed = t.with_columns(pl.col("trd_exctn_dt").str.to_date(), pl.col("trd_exctn_tm").str.to_time())
+    ref = daily_prices(t)
+    assert daily_prices(t.lazy()).equals(ref)
     assert daily_prices(typed).equals(ref)
-    assert daily_prices(TRADES.to_pandas()).equals(ref)
+    assert daily_prices(t.to_pandas()).equals(ref)
 
 
 def test_daily_prices_rejects_bad_input():
     with pytest.raises(InputError, match="msg_seq_nb"):
-        daily_prices(TRADES.drop("msg_seq_nb"))
+        daily_prices(trades().drop("msg_seq_nb"))
     with pytest.raises(InputError, match="rptd_pr"):
-        daily_prices(TRADES.with_columns(rptd_pr=pl.Series([100.0, -1.0, 99.0, 102.0, 90.0])))
+        daily_prices(trades().with_columns(rptd_pr=pl.Series([100.0, -1.0, 99.0, 102.0, 90.0])))
     with pytest.raises(InputError, match="entrd_vol_qt"):
-        daily_prices(TRADES.with_columns(entrd_vol_qt=pl.Series([1.0, None, 1.0, 1.0, 1.0])))
+        daily_prices(trades().with_columns(entrd_vol_qt=pl.Series([1.0, None, 1.0, 1.0, 1.0])))
 
 
 trade_rows = st.lists(
@@ -457,10 +462,14 @@ def test_coupon_screen_equals_coupons_paid_on_every_window():
 
 # -- property: the row order of the input does not matter ------------------------------------------------------
 
-FISD3 = fisd(bond("P00000001", "2026-03-15", 6.0, dated="2020-03-15"),
-             bond("P00000002", "2030-05-31", 4.5, freq=4, daycount="ACT/ACT", dated="2019-05-31"),
-             bond("P00000003", "2027-01-15", 0.0, freq=0, daycount=None, dated="2017-01-15", coupon_type="Z"))
-BDAYS = business_day_windows("2023-01-01", "2023-08-31")["day"].to_list()
+def fisd3() -> pl.DataFrame:
+    return fisd(bond("P00000001", "2026-03-15", 6.0, dated="2020-03-15"),
+                bond("P00000002", "2030-05-31", 4.5, freq=4, daycount="ACT/ACT", dated="2019-05-31"),
+                bond("P00000003", "2027-01-15", 0.0, freq=0, daycount=None, dated="2017-01-15", coupon_type="Z"))
+
+
+# numpy, not business_day_windows: the module runs no polars query at import (see `trades`)
+BDAYS = bond_market_days("2023-01-01", "2023-08-31").astype(object).tolist()
 
 
 @settings(max_examples=40, deadline=None)
@@ -474,9 +483,10 @@ def test_monthly_returns_do_not_depend_on_row_order(cells, seed):
         "prc_vw_par": rng.uniform(80, 120, len(cells)), "n_trades": rng.integers(1, 9, len(cells)),
         "vol_par": rng.uniform(1e4, 1e7, len(cells))})
     rates = pl.DataFrame({"date": [D(2023, m, 1) for m in range(1, 9)], "rf": rng.uniform(0, 0.005, 8)})
-    ref = monthly_returns(px, FISD3, rates=rates)
+    f3 = fisd3()
+    ref = monthly_returns(px, f3, rates=rates)
     perm = rng.permutation(px.height)
-    got = monthly_returns(px[perm], FISD3[rng.permutation(3)], rates=rates[rng.permutation(8)])
+    got = monthly_returns(px[perm], f3[rng.permutation(3)], rates=rates[rng.permutation(8)])
     assert got.equals(ref)
     assert ref.select(pl.struct("cusip_id", "date").is_unique().all()).item()
 

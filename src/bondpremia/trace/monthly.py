@@ -106,6 +106,8 @@ def _daily_frame(daily: Any, price: str) -> pl.DataFrame:
     lf = _as_lazy(daily, "daily")
     schema = lf.collect_schema()
     lower = {c.lower(): c for c in schema.names()}
+    if len(lower) < len(schema):
+        raise InputError(f"daily: columns differ only in letter case ({schema.names()})", column="daily")
     missing = [c for c in ("cusip_id", "trd_exctn_dt", price) if c not in lower]
     if missing:
         raise InputError(f"daily column(s) missing: {missing}", column=missing[0])
@@ -155,8 +157,7 @@ def _daycount_code(name: Any) -> int:
 
 def _bond_frame(fisd: Any) -> pl.DataFrame:
     """Bond terms in the units of the bond math, one row per CUSIP."""
-    f = _as_lazy(fisd, "fisd").collect()
-    f = f.rename({c: c.lower() for c in f.columns})
+    f = _lower_columns(_as_lazy(fisd, "fisd").collect(), "FISD reference", None)
     key = "complete_cusip" if "complete_cusip" in f.columns else "cusip_id"
     missing = [c for c in (key, *FISD_REQUIRED) if c not in f.columns]
     if missing:
@@ -201,8 +202,7 @@ def _bond_frame(fisd: Any) -> pl.DataFrame:
 
 def _rates_frame(rates: Any) -> pl.DataFrame:
     """``_mi, rf`` from a frame with a date column (any day of the month) and ``rf`` (decimal)."""
-    r = _as_lazy(rates, "rates").collect()
-    r = r.rename({c: c.lower() for c in r.columns})
+    r = _lower_columns(_as_lazy(rates, "rates").collect(), "rates", None)
     missing = [c for c in ("date", "rf") if c not in r.columns]
     if missing:
         raise InputError(f"rates column(s) missing: {missing}", column=missing[0])
@@ -558,8 +558,9 @@ def _select_prices(d: pl.DataFrame, bonds: pl.DataFrame, *, with_start: bool) ->
         out = out.with_columns(start_date=pl.lit(None, pl.Date), start_price=pl.lit(None, pl.Float64))
 
     li = np.flatnonzero(live)
-    seg = np.flatnonzero(np.r_[True, key[li][1:] != key[li][:-1]])
-    j, _ = lookup(key[li][seg], key[e])  # every month-end row is live, so its key is found
+    lk = key[li]
+    seg = np.flatnonzero(np.r_[lk.size > 0, lk[1:] != lk[:-1]])  # segment starts; none without a live day
+    j, _ = lookup(lk[seg], key[e])  # every month-end row is live, so its key is found
     for c, dtype in (("n_trades", pl.Int64), ("vol_par", pl.Float64)):
         v = d[c].to_numpy().astype(np.float64)[li]
         has = ~np.isnan(v)
