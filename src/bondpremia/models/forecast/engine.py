@@ -87,17 +87,16 @@ class ForecastRun:
 
 
 def _config_key(spec: ModelSpec, data: TreasuryData, settings: dict[str, Any], X: np.ndarray, Y: np.ndarray) -> str:
-    h = hashlib.sha256()
-    h.update(json.dumps({"model": spec.name, "params": repr(spec.estimator.get_params()), **settings},
-                        sort_keys=True, default=str).encode())
-    h.update(np.ascontiguousarray(X).tobytes())
-    h.update(np.ascontiguousarray(np.nan_to_num(Y, nan=-999.0)).tobytes())
-    h.update(",".join(map(str, data.dates.asi8[[0, -1]])).encode())
+    """16 hex digits of a hash of everything a forecast depends on: the model and its parameters, the settings,
+    the predictors, the targets (NaN included) and the dates."""
+    h = hashlib.sha256(json.dumps(dict(settings, model=spec.name, params=repr(spec.estimator.get_params()))).encode())
+    for values in (X, Y, data.dates.asi8):
+        h.update(np.ascontiguousarray(values).tobytes())
     return h.hexdigest()[:16]
 
 
 def _set_if(est: Any, **params: Any) -> None:
-    names = est.get_params(deep=False)
+    names = est.get_params()
     est.set_params(**{k: v for k, v in params.items() if k in names})
 
 
@@ -110,12 +109,15 @@ def _importance(est: Any, X_train: np.ndarray, Y_train: np.ndarray, rng: np.rand
         g = np.asarray(est.input_gradients(X_train.mean(axis=0, keepdims=True)))[0]  # (m, p)
         return np.abs(g) * sd[None, :]
     if isinstance(est, ValidatedTrees | GradientBoostedTrees):
-        base = ((est.predict(X_train).reshape(len(X_train), -1) - Y_train) ** 2).mean(axis=0)
+        def mse(x: np.ndarray) -> np.ndarray:
+            return ((np.reshape(est.predict(x), Y_train.shape) - Y_train) ** 2).mean(axis=0)
+
+        base = mse(X_train)
         out = np.zeros((Y_train.shape[1], X_train.shape[1]))
         for j in range(X_train.shape[1]):
             Xp = X_train.copy()
             Xp[:, j] = Xp[rng.permutation(len(Xp)), j]
-            out[:, j] = ((est.predict(Xp).reshape(len(Xp), -1) - Y_train) ** 2).mean(axis=0) - base
+            out[:, j] = mse(Xp) - base
         return np.maximum(out, 0.0)
     return None
 
@@ -184,8 +186,8 @@ def recursive_forecast(
     spec = model if isinstance(model, ModelSpec) else make_model(
         model, n_fwd, None if data.groups is None else data.groups.to_numpy(), n_seeds=n_seeds, n_keep=n_keep,
         n_trees=n_trees, nn_options=nn_options)
-    X = data.predictors(spec.uses_macro).to_numpy(dtype=float)
-    predictors = list(data.predictors(spec.uses_macro).columns)
+    frame = data.predictors(spec.uses_macro)
+    X, predictors = frame.to_numpy(dtype=float), list(frame.columns)
     Y = data.targets.to_numpy(dtype=float)
     dates = forecast_dates(data, oos_start)
     positions = data.dates.get_indexer(dates)
@@ -194,9 +196,8 @@ def recursive_forecast(
         raise InputError(f"only {first_n} training rows before the first forecast ({dates[0]:%Y-%m}); "
                          f"start the sample earlier or move oos_start later (min_train={min_train})",
                          column="oos_start")
-    settings = {"timing": timing, "refit_every": refit_every, "retune_every": retune_every, "seed": seed,
-                "seed_per_date": seed_per_date,
-                "oos_start": str(dates[0]), "horizon": data.horizon, "importance": importance}
+    settings = dict(timing=timing, refit_every=refit_every, retune_every=retune_every, seed=seed,
+                    seed_per_date=seed_per_date, oos_start=str(dates[0]), horizon=data.horizon, importance=importance)
     folder = None
     if cache_dir is not None:
         folder = Path(cache_dir) / f"{spec.name}-{_config_key(spec, data, settings, X, Y)}"
@@ -209,15 +210,15 @@ def recursive_forecast(
     imp_n = 0
     est: Any = None
     start_k = 0
-    last_tune = last_refit = -(10**9)
+    # forecast-date index of the last re-tuning fit and of the last refit; the first date re-tunes
+    last_tune = last_refit = -retune_every
 
     def fit_at(k: int, retune_now: bool) -> None:
         """Fit ``est`` for forecast date ``k`` (every fit is a function of the date, the data and, for
         ``retune_now=False``, the state left by the last re-tuning fit)."""
         n_k = training_rows(int(positions[k]), timing, data.horizon)
-        _set_if(est, retune=retune_now, warm_start=True)
         fit_seed = seed + k if seed_per_date else seed
-        _set_if(est, seed=fit_seed, random_state=fit_seed)
+        _set_if(est, retune=retune_now, warm_start=True, seed=fit_seed, random_state=fit_seed)
         est.fit(X[:n_k], Y[:n_k])
 
     state_file = None if folder is None else folder / "state.npz"
@@ -229,12 +230,13 @@ def recursive_forecast(
                 start_k, last_tune, last_refit = int(z["done"]), int(z["last_tune"]), int(z["last_refit"])
                 fc[:start_k], bench[:start_k], ntrain[:start_k] = z["fc"], z["bench"], z["ntrain"]
                 imp_sum, imp_n = z["imp_sum"].astype(np.float64), int(z["imp_n"])
-                if imp_sum.shape != (m, p) or not 0 <= start_k <= len(dates):
-                    raise ValueError("arrays of another run")
+            # a run saves after each date: a re-tuning at or before the last refit, both before the dates done
+            if imp_sum.shape != (m, p) or not 0 <= last_tune <= last_refit < start_k <= len(dates):
+                raise ValueError("arrays of another run")
         except (ValueError, KeyError, OSError, zipfile.BadZipFile) as err:
             raise InputError(f"the cache file is corrupt or not written by this run ({str(err).splitlines()[0]}); "
                              f"delete it to start over", file=str(state_file)) from None
-        if start_k < len(dates) and last_tune >= 0:
+        if start_k < len(dates):
             est = fresh(spec)
             fit_at(last_tune, True)
             if last_refit > last_tune:
@@ -257,7 +259,7 @@ def recursive_forecast(
                 if contrib is not None:
                     imp_sum += contrib
                     imp_n += 1
-        fc[k] = np.asarray(est.predict(X[pos: pos + 1])).reshape(-1)
+        fc[k] = np.ravel(est.predict(X[pos: pos + 1]))
         bench[k] = Y_train.mean(axis=0)
         ntrain[k] = n
         if state_file is not None:
@@ -273,10 +275,10 @@ def recursive_forecast(
         "model": spec.name,
         "date": np.repeat(dates.to_numpy(), m),
         "target_date": np.repeat((dates + pd.offsets.MonthEnd(data.horizon)).to_numpy(), m),
-        "maturity": np.tile(np.asarray(labels, dtype=object), len(dates)),
-        "forecast": fc.reshape(-1),
-        "actual": actual.reshape(-1),
-        "benchmark": bench.reshape(-1),
+        "maturity": np.tile(np.asarray(labels), len(dates)),
+        "forecast": fc.ravel(),
+        "actual": actual.ravel(),
+        "benchmark": bench.ravel(),
         "n_train": np.repeat(ntrain, m),
     })
     imp = None
@@ -284,9 +286,9 @@ def recursive_forecast(
         mean_imp = imp_sum / imp_n
         imp = pd.DataFrame({
             "model": spec.name,
-            "maturity": np.repeat(np.asarray(labels, dtype=object), p),
-            "predictor": np.tile(np.asarray(predictors, dtype=object), m),
-            "importance": mean_imp.reshape(-1),
+            "maturity": np.repeat(np.asarray(labels), p),
+            "predictor": np.tile(np.asarray(predictors), m),
+            "importance": mean_imp.ravel(),
         })
     return ForecastRun(forecasts=forecasts, importance=imp)
 
