@@ -91,14 +91,13 @@ MODULES: dict[str, list[str]] = {
 FORKSERVER_WARMUP = {"trace/clean.py": "collect", "trace/rules.py": "collect", "trace/tidyfinance.py": "collect",
                      "trace/monthly.py": "collect"}
 
-PYTEST_ARGS = ["-m", "not slow and not pybondlab", "-p", "no:cacheprovider", "-p", "no:xdist", "-W", "ignore"]
-# more pytest options for every test run of a module (the entries of MODULES only choose the tests):
+# pytest options of every test run (the entries of MODULES only choose the tests):
 # - pytest's unraisableexception plugin runs a full gc.collect() twice when each mutant's session ends, 0.19 of the
 #   0.26 s a fast mutant costs after the fork server's imports; under "-W ignore" its warnings are dropped anyway;
 # - tools/mutation_first.py runs the tests of *_mutation.py files first (a killed mutant stops at its first failing
 #   test; about 10% less time for trace/monthly.py).
-FAST_PYTEST = ["-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "mutation_first"]
-PYTEST_ARGS_BY_MODULE = {"trace/monthly.py": FAST_PYTEST}
+PYTEST_ARGS = ["-m", "not slow and not pybondlab", "-p", "no:cacheprovider", "-p", "no:xdist", "-W", "ignore",
+               "-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "mutation_first"]
 NOT_KILLED = ("survived", "no tests", "timeout", "suspicious", "segfault", "not checked", "skipped")
 
 
@@ -120,7 +119,7 @@ def _config(module: str, tests: list[str]) -> str:
         "source_paths": ["src"],
         "only_mutate": [f"src/bondpremia/{module}"],
         "pytest_add_cli_args_test_selection": tests,
-        "pytest_add_cli_args": PYTEST_ARGS + PYTEST_ARGS_BY_MODULE.get(module, []),
+        "pytest_add_cli_args": PYTEST_ARGS,
         "use_git_change_detection": False,
     }
     if module in FORKSERVER_WARMUP:

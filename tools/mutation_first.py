@@ -5,7 +5,7 @@ mutmut gives pytest a mutant's tests in the order of a Python set (arbitrary) an
 ``*_mutation.py`` files hold small tests aimed at single behaviours, which fail early for most mutants; running them
 first makes a killed mutant cheaper without changing any outcome (a surviving mutant still runs every test, and the
 order of independent tests does not change what they check). ``tools/mutate.py`` loads it (``-p mutation_first``)
-for the modules listed in ``PYTEST_ARGS_BY_MODULE``.
+for every module.
 """
 
 from __future__ import annotations

@@ -96,6 +96,29 @@ def test_defaults_are_the_documented_settings():
                         "min_train": 36, "importance": True, "cache_dir": None, "progress": None}
 
 
+def test_a_call_without_options_follows_the_documented_defaults(monkeypatch):
+    """The defaults at work, not only in the signature (a mutated default leaves ``inspect.signature`` alone):
+    forecasts from 1989-01 (returns realized from 1990-01), a fit every month, re-tuning at the first date and
+    60 months later, seed 0, BBT's 100 network seeds keeping 10 and 300 trees, and at least 36 training rows."""
+    calls = []
+    real = engine.make_model
+    monkeypatch.setattr(engine, "make_model", lambda *a, **kw: calls.append(kw) or real(*a, **kw))
+    data = short_data(end="1996-12")  # targets through 1995-12: 84 forecast dates
+    Recorder.log = []
+    run = recursive_forecast(data, ModelSpec("rec", Recorder(), False, True))
+    log = Recorder.log
+    assert run.forecasts["date"].min() == pd.Timestamp("1989-01-31")
+    assert [r["n"] for r in log] == [FIRST_ROWS + k for k in range(84)]
+    assert [r["retune"] for r in log] == [k in (0, 60) for k in range(84)]
+    assert {r["seed"] for r in log} == {0} == {r["random_state"] for r in log}
+    recursive_forecast(data, "hm")
+    assert calls == [{"n_seeds": 100, "n_keep": 10, "n_trees": 300, "nn_options": None}]
+    # purged rows at the first forecast date (position p): p - 12 + 1; p = 47 (1983-12) leaves exactly 36
+    assert len(recursive_forecast(data, "hm", oos_start="1984-12").forecasts) > 0
+    with pytest.raises(InputError, match=r"only 35 training rows .*\(min_train=36\)"):
+        recursive_forecast(data, "hm", oos_start="1984-11")
+
+
 def test_every_fit_gets_the_schedule_flags_and_the_seed():
     _, log = recorded(short_data(), refit_every=2, retune_every=4, seed=5)
     refits = [0, 2, 4, 6, 8, 10]
@@ -219,6 +242,10 @@ def test_a_damaged_cache_file_is_an_input_error_and_nothing_is_unpickled(tmp_pat
 # ----------------------------------------------------------------------------------------------------------------------
 # the cache key: everything a forecast depends on, nothing else
 # ----------------------------------------------------------------------------------------------------------------------
+class _OtherRecorder(Recorder):
+    """The same parameters as :class:`Recorder`, another estimator."""
+
+
 def test_every_setting_and_every_input_has_its_own_cache(tmp_path):
     data = short_data()
     spec = ModelSpec("rec", Recorder(), False, True)
@@ -238,6 +265,9 @@ def test_every_setting_and_every_input_has_its_own_cache(tmp_path):
     for change in changes:
         assert folder(**change) is not None, change
     assert folder(s=ModelSpec("rec", Recorder(tag=1), False, True)) is not None  # an estimator parameter
+    assert folder(s=ModelSpec("rec", _OtherRecorder(), False, True)) is not None  # the same parameters, another class
+    twin = type("_OtherRecorder", (Recorder,), {"__module__": "another.package"})  # the same class name elsewhere
+    assert folder(s=ModelSpec("rec", twin(), False, True)) is not None
     fwd = data.forwards.copy()
     fwd.iloc[0, 0] += 1e-9
     assert folder(d=type(data)(forwards=fwd, macro=None, groups=None, targets=data.targets)) is not None
@@ -249,7 +279,7 @@ def test_every_setting_and_every_input_has_its_own_cache(tmp_path):
                   oos_start="1990-02") is not None  # the same numbers a month later
     assert folder(d=type(data)(forwards=data.forwards, macro=None, groups=None, targets=data.targets, horizon=11),
                   oos_start="1990-01") is not None
-    assert len(list(tmp_path.iterdir())) == 1 + len(changes) + 5
+    assert len(list(tmp_path.iterdir())) == 1 + len(changes) + 7
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -266,6 +296,10 @@ def test_a_six_month_holding_period_trains_on_returns_realized_by_the_forecast_d
         rows = data.targets.loc[data.targets.index <= t - pd.offsets.MonthEnd(6)]
         assert (grp["n_train"] == len(rows)).all()
         np.testing.assert_allclose(grp["benchmark"].to_numpy(), rows.mean()[grp["maturity"]].to_numpy(), atol=1e-15)
+        # the model is fitted on the same rows: the historical mean forecasts their mean
+        np.testing.assert_allclose(grp["forecast"].to_numpy(), rows.mean()[grp["maturity"]].to_numpy(), atol=1e-15)
+    first = len(data.targets.loc[:"1989-01-31"])  # the purged rows at 1989-07: returns realized by then
+    assert len(recursive_forecast(data, "hm", oos_start="1990-01", min_train=first).forecasts) > 0
     with pytest.raises(InputError, match="min_train"):  # 6 rows fewer than with h = 12 would still be too many
         recursive_forecast(data, "hm", oos_start="1990-01", min_train=len(data.targets.loc[:"1989-01-31"]) + 1)
 
@@ -391,7 +425,8 @@ def test_errors_name_the_argument():
          "refit_every and retune_every must be >= 1"),
         (lambda: recursive_forecast(data, "hm", retune_every=0), "refit_every",
          "refit_every and retune_every must be >= 1"),
-        (lambda: forecast_dates(data, "1991-01"), "oos_start", "returns realized from 1991-01 on are not in the"),
+        (lambda: forecast_dates(data, "1991-01"), "oos_start",
+         "no forecast date: returns realized from 1991-01 on are not in the sample"),
         (lambda: forecast_dates(data, "the nineties"), "oos_start", "cannot read month"),
         (lambda: recursive_forecast(data, "hm", oos_start="1990-01", min_train=FIRST_ROWS + 1), "oos_start",
          f"only {FIRST_ROWS} training rows before the first forecast (1989-01)"),
@@ -399,5 +434,5 @@ def test_errors_name_the_argument():
     for call, column, text in cases:
         with pytest.raises(InputError) as info:
             call()
-        assert info.value.column == column and text in str(info.value), (column, str(info.value))
+        assert info.value.column == column and info.value.reason.startswith(text), (column, str(info.value))
     recursive_forecast(data, "hm", oos_start="1990-01", min_train=FIRST_ROWS)  # exactly enough rows

@@ -87,9 +87,11 @@ class ForecastRun:
 
 
 def _config_key(spec: ModelSpec, data: TreasuryData, settings: dict[str, Any], X: np.ndarray, Y: np.ndarray) -> str:
-    """16 hex digits of a hash of everything a forecast depends on: the model and its parameters, the settings,
-    the predictors, the targets (NaN included) and the dates."""
-    h = hashlib.sha256(json.dumps(dict(settings, model=spec.name, params=repr(spec.estimator.get_params()))).encode())
+    """16 hex digits of a hash of everything a forecast depends on: the estimator's class and parameters, the
+    settings, the predictors, the targets (NaN included) and the dates (the model's name is the folder's prefix)."""
+    est = spec.estimator
+    h = hashlib.sha256(json.dumps(dict(settings, estimator=f"{type(est).__module__}.{type(est).__qualname__}",
+                                       params=repr(est.get_params()))).encode())
     for values in (X, Y, data.dates.asi8):
         h.update(np.ascontiguousarray(values).tobytes())
     return h.hexdigest()[:16]
@@ -110,7 +112,7 @@ def _importance(est: Any, X_train: np.ndarray, Y_train: np.ndarray, rng: np.rand
         return np.abs(g) * sd[None, :]
     if isinstance(est, ValidatedTrees | GradientBoostedTrees):
         def mse(x: np.ndarray) -> np.ndarray:
-            return ((np.reshape(est.predict(x), Y_train.shape) - Y_train) ** 2).mean(axis=0)
+            return ((est.predict(x) - Y_train) ** 2).mean(axis=0)  # both predict (n, m) arrays
 
         base = mse(X_train)
         out = np.zeros((Y_train.shape[1], X_train.shape[1]))
