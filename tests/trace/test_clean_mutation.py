@@ -15,6 +15,7 @@ import pytest
 
 from bondpremia.errors import InputError
 from bondpremia.trace.clean import STEPS, Context, clean_trades, parse_messages, resolve_steps
+from bondpremia.trace.rules import SCHEMA
 
 CUSIP = "123456AB7"
 POST = "2013-03-04"
@@ -295,3 +296,80 @@ def test_volume_vs_issue_a_text_offering_amount_falls_back_to_the_amount_outstan
     fisd = pl.DataFrame({"complete_cusip": [CUSIP], "offering_amt": ["n/a"], "amount_outstanding": [20_000.0]})
     df = msgs({"msg_seq_nb": 1, "entrd_vol_qt": 9_000_000.0}, {"msg_seq_nb": 2, "entrd_vol_qt": 15_000_000.0})
     assert kept(df, ["volume_vs_issue"], fisd) == [1]
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# parsing: invalid values of every accepted format are rejects, never exceptions; typed columns of other types
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+def test_parse_impossible_dates_and_times_are_rejects_and_month_names_any_case():
+    df = raw_frame(trd_exctn_dt=["20130230", "31FEB2013", "04mar2013", "2013-03-04", "2013-03-04"],
+                   trd_exctn_tm=["10:00:00", "10:00:00", "09:05:03", "25:61:00", "10:00:00.5"])
+    parsed, rejects = parse_messages(df)
+    assert rejects["reason"].to_list() == ["trd_exctn_dt: unparseable value"] * 2 + ["trd_exctn_tm: unparseable value"]
+    assert rejects["_row"].to_list() == [0, 1, 3]
+    assert parsed["trd_exctn_dt"].to_list() == [dt.date(2013, 3, 4)] * 2
+    assert parsed["trd_exctn_tm"].to_list() == [dt.time(9, 5, 3), dt.time(10, 0, 0, 500_000)]
+
+
+def test_parse_float_columns_with_some_non_finite_values_keep_the_finite_ones():
+    """A price column with one NaN is parsed value by value (it is not taken as it is): the finite prices stay, in
+    Float64 and in Float32."""
+    parsed, rejects = parse_messages(raw_frame(rptd_pr=[100.0, float("nan"), 99.5]))
+    assert parsed["rptd_pr"].to_list() == [100.0, 99.5]
+    assert rejects["reason"].to_list() == ["rptd_pr: not a finite number (NaN or infinite)"]
+    f32 = raw_frame(rptd_pr=[100.5, float("inf")]).with_columns(pl.col("rptd_pr").cast(pl.Float32))
+    parsed, rejects = parse_messages(f32)
+    assert parsed["rptd_pr"].to_list() == [100.5] and parsed.schema["rptd_pr"] == pl.Float64
+    assert rejects["reason"].to_list() == ["rptd_pr: not a finite number (NaN or infinite)"]
+
+
+def test_parse_time_boundaries_of_durations_and_seconds():
+    import pandas as pd
+
+    td = pl.from_pandas(pd.DataFrame({"t": pd.to_timedelta(["00:00:00", "23:59:59", "24:00:00"])}))["t"].to_list()
+    parsed, rejects = parse_messages(raw_frame(trd_exctn_tm=td))
+    assert parsed["trd_exctn_tm"].to_list() == [dt.time(0), dt.time(23, 59, 59)]
+    assert rejects["_row"].to_list() == [2]  # 24:00:00 is not a time of day
+    parsed, rejects = parse_messages(raw_frame(trd_exctn_tm=[0.0, 86_399.0]))
+    assert parsed["trd_exctn_tm"].to_list() == [dt.time(0), dt.time(23, 59, 59)] and rejects.height == 0
+
+
+def test_parse_time_zone_aware_stamps_keep_their_local_time_of_day():
+    """TRACE times are New York times: a zone-aware stamp gives its local date and time, not UTC's."""
+    stamp = pl.Series([dt.datetime(2013, 3, 4, 23, 30, 15)]).dt.replace_time_zone("UTC").dt.convert_time_zone(
+        "America/New_York")
+    parsed, rejects = parse_messages(raw_frame(trd_exctn_dt=stamp.to_list(), trd_exctn_tm=stamp.to_list()))
+    assert rejects.height == 0
+    assert parsed["trd_exctn_dt"].to_list() == [dt.date(2013, 3, 4)]
+    assert parsed["trd_exctn_tm"].to_list() == [dt.time(18, 30, 15)]
+
+
+def test_parse_other_integer_types_and_values_out_of_range():
+    df = raw_frame(msg_seq_nb=[1, 2]).with_columns(pl.col("msg_seq_nb").cast(pl.Int32))
+    parsed, rejects = parse_messages(df)
+    assert parsed["msg_seq_nb"].to_list() == [1, 2] and parsed.schema["msg_seq_nb"] == pl.Int64
+    big = raw_frame(msg_seq_nb=[3, 2**63 + 1]).with_columns(pl.col("msg_seq_nb").cast(pl.UInt64))
+    parsed, rejects = parse_messages(big)
+    assert parsed["msg_seq_nb"].to_list() == [3]
+    assert rejects["reason"].to_list() == ["msg_seq_nb: unparseable value"]
+
+
+def test_parse_empty_strings_and_blank_or_null_optional_values():
+    """An empty CUSIP is missing; a blank optional count and a null optional date are simply absent."""
+    df = raw_frame(cusip_id=[CUSIP, "", CUSIP], days_to_sttl_ct=["  ", None, "2"],
+                   stlmnt_dt=[None, None, "2013-03-06"])
+    parsed, rejects = parse_messages(df)
+    assert rejects["reason"].to_list() == ["cusip_id: missing value"]
+    assert parsed["days_to_sttl_ct"].to_list() == [None, 2]
+    assert parsed["stlmnt_dt"].to_list() == [None, dt.date(2013, 3, 6)]
+
+
+def test_cleaned_trades_carry_no_internal_columns():
+    res = clean_trades(msgs({"msg_seq_nb": 1}, {"msg_seq_nb": 2}), steps=["when_issued"])
+    assert res.trades.columns == [*SCHEMA, "_row"]  # the typed TRACE columns, then the input row number
+
+
+def test_a_step_named_twice_is_refused_by_name():
+    assert error_text(resolve_steps, steps=["when_issued", "when_issued"]) == "'steps': 'when_issued' is given twice"

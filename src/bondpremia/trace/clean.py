@@ -110,7 +110,7 @@ def _parsed(name: str, dtype: Any, raw: pl.DataFrame) -> pl.Expr:
                                pl.when(s.str.contains(r"^\d{2}[A-Za-z]{3}\d{4}$")).then(s.str.to_titlecase())
                                .str.to_date("%d%b%Y", strict=False))
         if dtype == pl.Time:
-            return pl.coalesce(s.str.to_time("%H:%M:%S", strict=False), s.str.to_time("%H:%M:%S%.f", strict=False))
+            return s.str.to_time("%H:%M:%S%.f", strict=False)  # the fraction is optional
         if dtype == pl.String:
             return s
         if dtype == pl.Int64:  # WRDS writes counts as '002' and sometimes as '2.0'
