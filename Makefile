@@ -10,7 +10,7 @@ PBL_CONSTRAINTS := constraints-pybondlab.txt
 PYTEST_ARGS ?=
 DEMO_ARGS ?=
 
-.PHONY: demo test test-all test-pybondlab bench lint mutate clean
+.PHONY: demo test test-all test-pybondlab bench lint imports mutate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,7 +56,11 @@ MUTATE_ARGS ?=
 mutate: $(VENV)/.installed-dev
 	OMP_NUM_THREADS=1 $(BIN)/python tools/mutate.py $(MUTATE_ARGS)
 
-lint: $(VENV)/.installed-dev
+# the layering contract of pyproject.toml ([tool.importlinter]; docs/architecture.md)
+imports: $(VENV)/.installed-dev
+	$(BIN)/lint-imports
+
+lint: imports
 	$(BIN)/ruff check src tests benchmarks tools
 	$(BIN)/mypy
 

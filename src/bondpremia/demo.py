@@ -262,6 +262,7 @@ def _sorts(out: Path, raw: pd.DataFrame, monthly: pl.DataFrame, s: DemoSizes, st
 def _treasury(out: Path, data: Any, sim: Any, oos_start: str, s: DemoSizes, steps: _Steps, notes: list[str]
               ) -> dict[str, Any]:
     from bondpremia.models.forecast import recursive_forecast, report_tables
+    from bondpremia.report.figures import forecast_figures
 
     models = list(s.models)
     try:
@@ -279,6 +280,8 @@ def _treasury(out: Path, data: Any, sim: Any, oos_start: str, s: DemoSizes, step
                 retune_every=s.retune_every, seed=s.seed, n_seeds=s.n_seeds, n_keep=s.n_keep, n_trees=s.n_trees,
                 progress=update))
     tables = report_tables(runs, data, out=out / "treasury", dm_against="pcr3" if "pcr3" in models else None)
+    forecast_figures(out / "treasury" / "figures", pd.concat([r.forecasts for r in runs], ignore_index=True),
+                     tables.importance)
     ew = tables.r2oos.loc[tables.r2oos["maturity"].astype(str).str.lower() == "ew"].set_index("model")["r2oos"]
     head: dict[str, Any] = {"r2oos_ew_pct": {m: float(v) for m, v in ew.items()}}
     if sim is not None:

@@ -1,7 +1,9 @@
-"""Exceptions raised by bondpremia.
+"""Exceptions and warnings raised by bondpremia.
 
 Every error a user can cause is an :class:`InputError` that says what was wrong and where: the file, the
-column (or argument) and the row, when they are known, and what to do about it.
+column (or argument) and the row, when they are known, and what to do about it. A result that is returned but
+needs the user's attention comes with a warning of a named class below, so that it can be filtered by kind
+(``warnings.simplefilter("error", ConvergenceWarning)``).
 """
 
 from __future__ import annotations
@@ -47,3 +49,16 @@ class InputError(BondPremiaError, ValueError):
 
 class ConvergenceError(BondPremiaError, RuntimeError):
     """An iterative routine did not converge within its iteration budget."""
+
+
+class BondPremiaWarning(UserWarning):
+    """Base class of every warning issued by bondpremia."""
+
+
+class ConvergenceWarning(BondPremiaWarning):
+    """An iterative fit stopped at its iteration budget before meeting its tolerance; the result returned is the
+    last iterate (EM imputation of FRED-MD, the Kalman filter's maximum likelihood)."""
+
+
+class MissingInputWarning(BondPremiaWarning):
+    """A requested output could not be computed because an input it needs was not given; it is left out."""

@@ -9,6 +9,7 @@ import io
 import math
 import urllib.error
 import urllib.request
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,7 @@ from bondpremia.data.fredmd import (
     remove_outliers,
     transform_fredmd,
 )
-from bondpremia.errors import InputError
+from bondpremia.errors import ConvergenceWarning, InputError
 
 TREASURY = Path(__file__).resolve().parents[3] / "shared" / "data" / "treasury"
 VINTAGE_2018 = TREASURY / "fredmd_2018-12.csv"
@@ -227,7 +228,9 @@ def test_em_recovers_exact_factor_panel():
     x = _holes(truth)
     miss = x.isna().to_numpy()
     assert 0.08 < miss.mean() < 0.12
-    filled, info = em_impute(x, n_factors=3, max_iter=3000, tol=1e-22, return_info=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # a converged fit does not warn
+        filled, info = em_impute(x, n_factors=3, max_iter=3000, tol=1e-22, return_info=True)
     assert info.converged and info.n_factors == 3 and info.rel_change < 1e-22
     np.testing.assert_array_equal(filled.to_numpy()[~miss], x.to_numpy()[~miss])  # bit for bit
     err = np.abs(filled.to_numpy()[miss] - truth.to_numpy()[miss])
@@ -257,8 +260,10 @@ def test_em_single_iteration_matches_eigen_formula():
     step0 = np.where(miss, np.nanmean(a, axis=0), a)
     step1 = np.where(miss, fit(step0), a)
     expected = np.where(miss, fit(step1), a)
-    got = em_impute(x, n_factors=r, max_iter=1, tol=1e-300)
+    with pytest.warns(ConvergenceWarning, match=r"stopped after max_iter=1 iterations with relative change"):
+        got, info = em_impute(x, n_factors=r, max_iter=1, tol=1e-300, return_info=True)
     np.testing.assert_allclose(got.to_numpy(), expected, rtol=1e-10, atol=1e-10)
+    assert not info.converged and info.n_iter == 1  # the budget ran out: warned, and the last iterate returned
 
 
 def test_em_bai_ng_finds_the_number_of_factors():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,7 @@ from bondpremia.econometrics.kalman import (
     kalman_smoother,
     steady_state_gain,
 )
-from bondpremia.errors import InputError
+from bondpremia.errors import ConvergenceWarning, InputError
 
 
 def simulate(n=500, a=0.9, s_v=1.0, s_w=0.5, seed=0):
@@ -90,6 +91,20 @@ def test_mle_recovers_parameters_and_forecasts():
     ours = kalman_filter(y, fit.a, fit.s_v, fit.s_w, x0=0.0, p0=(1e7 - fit.s_w**2) / fit.a**2)
     assert ours.loglike == pytest.approx(fit.loglike, rel=1e-8)
     np.testing.assert_allclose(fit.forecast(3), fit.a ** np.arange(1, 4) * fit.filtered[-1])
+
+
+def test_mle_that_runs_out_of_iterations_warns(monkeypatch):
+    from bondpremia.econometrics import kalman
+
+    y, _ = simulate(500, a=0.9, s_v=1.0, s_w=0.5, seed=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        fit_ar_signal(y)  # converges: no warning
+    real = kalman._ARSignal.fit
+    monkeypatch.setattr(kalman._ARSignal, "fit", lambda self, **kw: real(self, **{**kw, "maxiter": 2}))
+    with pytest.warns(ConvergenceWarning, match="did not converge in 2 iterations"):
+        fit = fit_ar_signal(y)
+    assert np.isfinite(fit.loglike)  # the last estimates are returned
 
 
 def test_bad_input():

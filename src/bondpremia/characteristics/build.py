@@ -32,13 +32,11 @@ from bondpremia.characteristics.engine import (
     winsorize,
 )
 from bondpremia.characteristics.grid import ICE_UNITS, SENTINEL, Grid, bom_roles, make_grid, resolve_columns
-from bondpremia.errors import InputError
+from bondpremia.errors import (
+    InputError,
+    MissingInputWarning,  # a characteristic's input is missing; re-exported
+)
 from bondpremia.validate import to_number
-
-
-class MissingInputWarning(UserWarning):
-    """A characteristic of Kelly, Palhares and Pruitt (2023) cannot be built: the panel or macro frame lacks an
-    input (the message names characteristic and input)."""
 
 __all__ = ["ALTERNATIVES", "KPP_INPUTS", "KPP_INSTRUMENTS", "CharacteristicsResult", "MissingInputWarning",
            "build_characteristics", "coverage"]

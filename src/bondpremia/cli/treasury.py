@@ -105,8 +105,15 @@ def forecast(
                "keep": keep, "trees": trees, "seed": seed, "dm_against": dm_against}
     with atomic_run(out, "treasury forecast", inputs=[yields, macro, groups], options=options,
                     force=force) as staged:
-        tables = cli_input(report_tables, runs, data, staged.path, figures=figures,
+        tables = cli_input(report_tables, runs, data, staged.path,
                            dm_against=None if dm_against is None else dm_against.strip().lower())
+        if figures:
+            import pandas as pd
+
+            from bondpremia.report.figures import forecast_figures
+
+            forecast_figures(staged.path / "figures", pd.concat([r.forecasts for r in runs], ignore_index=True),
+                             tables.importance)
     table = Table(title=f"R²oos in percent ({timing} timing), Clark-West: *** 1%, ** 5%, * 10%")
     wide = tables.r2oos_wide
     table.add_column("model", no_wrap=True)
@@ -165,7 +172,9 @@ def replicate_cmd(
         result = cli_input(replicate, data, table, timings=timings, models=names, oos_start=oos_start,
                            n_seeds=seeds, n_keep=keep, n_trees=trees, retune_every=retune_every, seed=seed,
                            gamma=gamma, cache_dir=cache, progress=step)
-    cli_input(result.save, out)
+    from bondpremia.report.figures import replication_bars
+
+    cli_input(result.save, out, draw=replication_bars)
     wide = result.summary("EW")
     view = Table(title=f"BBT (2021) Table {table}: R²oos (%) and CER gain (% per year, gamma {gamma:g}), EW")
     view.add_column("model", no_wrap=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import urllib.error
 import urllib.request
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from os import PathLike
@@ -26,7 +27,7 @@ from typing import IO, Literal
 import numpy as np
 import pandas as pd
 
-from bondpremia.errors import InputError
+from bondpremia.errors import ConvergenceWarning, InputError
 
 __all__ = [
     "FREDMD_GROUP_NAMES",
@@ -450,7 +451,8 @@ def em_impute(
        and replaces the missing cells by :math:`\\hat C_{it}\\,\\sigma_i + \\mu_i`.
     3. It stops when :math:`\\sum (\\hat C^{new} - \\hat C^{old})^2 / \\sum (\\hat C^{old})^2 < \\text{tol}`, with
        :math:`\\hat C` the common component of the standardized panel (as in the MN16 code), or after
-       ``max_iter`` iterations (MN16 use 50 and 1e-6; no error is raised, see ``return_info``).
+       ``max_iter`` iterations (MN16 use 50 and 1e-6); then it warns with a
+       :class:`~bondpremia.errors.ConvergenceWarning` and returns the last iterate (see ``return_info``).
 
     Parameters
     ----------
@@ -554,6 +556,10 @@ def _em(
         if change < tol:
             converged = True
             break
+    if not converged:
+        warnings.warn(f"EM imputation stopped after max_iter={max_iter} iterations with relative change {change:.3g} "
+                      f"above tol={tol:g}; the last iterate is returned (raise max_iter, or check the panel for "
+                      f"columns that are almost empty)", ConvergenceWarning, stacklevel=3)
     filled = np.where(miss, chat * sd + mu, a)
     out = pd.DataFrame(filled, index=x.index.copy(), columns=x.columns.copy())
     return out, EMInfo(r, it, converged, change)

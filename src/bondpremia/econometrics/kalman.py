@@ -17,6 +17,7 @@ State-space model::
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ import pandas as pd
 from scipy.signal import lfilter
 from statsmodels.tsa.statespace.mlemodel import MLEModel
 
-from bondpremia.errors import InputError
+from bondpremia.errors import ConvergenceWarning, InputError
 
 
 def _check(a: float, s_v: float, s_w: float) -> None:
@@ -168,12 +169,17 @@ class ARSignalFit:
 def fit_ar_signal(y: Any, x0: float = 0.0, p0: float = 1e7,
                   start: tuple[float, float, float] | None = None) -> ARSignalFit:
     """Maximum-likelihood estimates of ``(a, s_v, s_w)`` (statsmodels ``MLEModel``, L-BFGS); the state at t = 1 is
-    initialized as ``N(x0, p0)`` (approximately diffuse by default)."""
+    initialized as ``N(x0, p0)`` (approximately diffuse by default). A fit that does not converge in 500
+    iterations warns with a :class:`~bondpremia.errors.ConvergenceWarning`."""
     vals, _ = _values(y)
     model = _ARSignal(vals, x0, p0)
     var = np.nanvar(vals)
     sp = np.array([0.5, var / 2, var / 2]) if start is None else np.array([start[0], start[1] ** 2, start[2] ** 2])
     res = model.fit(start_params=sp, disp=False, maxiter=500)
+    if not res.mle_retvals.get("converged", True):
+        warnings.warn(f"the maximum-likelihood fit did not converge in {res.mle_retvals.get('iterations')} "
+                      f"iterations; the last estimates are returned (try other start values)", ConvergenceWarning,
+                      stacklevel=2)
     a, v2, w2 = res.params
     se = pd.Series(res.bse, index=["a", "sigma2_v", "sigma2_w"])
     return ARSignalFit(float(a), float(np.sqrt(v2)), float(np.sqrt(w2)), se, float(res.llf),

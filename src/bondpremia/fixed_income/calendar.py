@@ -34,10 +34,3 @@ def bond_market_days(start: Any, end: Any) -> npt.NDArray[np.datetime64]:
         raise InputError(f"the bond-market calendar covers {_FIRST}..{_LAST}; got {s}..{e}", column="date")
     return days[(days >= s) & (days <= e)]
 
-
-def is_bond_market_day(d: Any) -> npt.NDArray[np.bool_]:
-    """True where the date (array-like of dates) is a SIFMA US business day."""
-    arr = np.asarray(d, dtype="datetime64[D]")
-    days = _all_days()
-    pos = np.clip(np.searchsorted(days, arr), 0, len(days) - 1)
-    return days[pos] == arr

@@ -158,6 +158,7 @@ from scipy.signal import lfilter
 
 from bondpremia.errors import InputError
 from bondpremia.fixed_income.calendar import bond_market_days
+from bondpremia.schema import MONTHLY
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -196,10 +197,8 @@ AMOUNT_SCHEMA: dict[str, Any] = {
     "issue_id": pl.Int64, "complete_cusip": pl.String, "action_type": pl.String, "effective_date": pl.Date,
     "action_amount": pl.Float64, "amount_outstanding": pl.Float64,
 }
-#: Columns of ``truth_monthly`` (those of the pipeline's ``monthly.parquet``).
-MONTHLY_COLUMNS = ("cusip_id", "date", "price_date", "price", "accrued", "coupon_cash", "start_date", "start_price",
-                   "start_accrued", "ret_end", "ret_start", "ret", "ret_type", "rf", "exret", "amount_outstanding",
-                   "mv", "mv_weight", "maturity", "rating_num", "n_trades", "vol_par")
+#: Columns of ``truth_monthly``: the contract of the pipeline's ``monthly.parquet`` (:data:`bondpremia.schema.MONTHLY`).
+MONTHLY_COLUMNS = MONTHLY.names
 
 _BLOCK_BONDS = 256  # at most this many bonds per generation block (a block's random stream: (seed, block index))
 _BLOCK_MESSAGES = 500_000  # ... and about this many messages

@@ -27,12 +27,12 @@ from typing import Any
 import polars as pl
 
 from bondpremia.errors import InputError
+from bondpremia.schema import DAILY
 
 #: Columns :func:`daily_prices` reads.
 TRADE_COLUMNS = ("cusip_id", "trd_exctn_dt", "trd_exctn_tm", "msg_seq_nb", "rptd_pr", "entrd_vol_qt")
-#: Columns of the bond-day table, in order.
-DAILY_COLUMNS = ("cusip_id", "trd_exctn_dt", "prc_vw", "prc_vw_par", "prc_ew", "prc_last", "n_trades", "vol_par",
-                 "vol_dollar")
+#: Columns of the bond-day table, in order (the contract :data:`bondpremia.schema.DAILY`).
+DAILY_COLUMNS = DAILY.names
 
 _ORDER = ["cusip_id", "trd_exctn_dt", "trd_exctn_tm", "msg_seq_nb", "rptd_pr", "entrd_vol_qt"]
 

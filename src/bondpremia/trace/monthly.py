@@ -44,17 +44,17 @@ from bondpremia.fixed_income import accrued_interest, check_bonds, coupons_paid
 from bondpremia.fixed_income.calendar import bond_market_days
 from bondpremia.fixed_income.dates import month_index
 from bondpremia.fixed_income.daycount import parse_daycount
+from bondpremia.schema import MONTHLY
 from bondpremia.trace.daily import _as_lazy, _date_expr
 
 METHODS = ("end", "start", "both")
 #: Business days at each end of the month from which the month-start and month-end prices are taken.
 WINDOW_DAYS = 5
 
-#: Output columns of :func:`monthly_returns`, in order (the contract's list, then ``reason``).
-MONTHLY_COLUMNS = ("cusip_id", "date", "price_date", "price", "accrued", "coupon_cash", "start_date",
-                   "start_price", "start_accrued", "ret_end", "ret_start", "ret", "ret_type", "rf", "exret",
-                   "amount_outstanding", "mv", "mv_weight", "maturity", "rating_num", "n_trades", "vol_par",
-                   "reason")
+#: Output columns of :func:`monthly_returns`, in order: the contract :data:`bondpremia.schema.MONTHLY` (the
+#: name, type, unit and meaning of each column, shared with the simulator's truth and the stages that read
+#: ``monthly.parquet``), then ``reason``.
+MONTHLY_COLUMNS = (*MONTHLY.names, "reason")
 
 #: FISD columns :func:`monthly_returns` needs (``complete_cusip`` may be called ``cusip_id``).
 FISD_REQUIRED = ("maturity", "coupon", "interest_frequency", "day_count_basis", "dated_date")

@@ -114,12 +114,16 @@ def test_replicate_bad_input():
 
 
 def test_save_is_whole_and_never_clobbers_other_folders(replication, tmp_path, monkeypatch):
-    out = replication.save(tmp_path / "rep")
+    from bondpremia.report.figures import replication_bars
+
+    out = replication.save(tmp_path / "rep", draw=replication_bars)
     assert {p.name for p in out.iterdir()} == {"replication.csv", "forecasts.parquet", "settings.json", "figures"}
+    assert (out / "figures" / "replication.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     back = pd.read_csv(out / "replication.csv", dtype={"maturity": str, "source": str}, keep_default_na=False,
                        na_values={"paper": [""], "diff": [""]})
     pd.testing.assert_frame_equal(back, replication.table, check_dtype=False)
-    replication.save(out)  # an earlier replication is replaced
+    replication.save(out)  # an earlier replication is replaced; without a drawing function, no figure
+    assert {p.name for p in out.iterdir()} == {"replication.csv", "forecasts.parquet", "settings.json"}
     other = tmp_path / "notes"
     other.mkdir()
     (other / "mine.txt").write_text("keep")

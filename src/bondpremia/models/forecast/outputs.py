@@ -1,5 +1,6 @@
-"""Tables, files and figures of a forecast run: R²oos with Clark-West p-values per model and maturity, the
-same for the level, slope and curvature of the forecast return curve, and variable importance by group."""
+"""Tables and files of a forecast run: R²oos with Clark-West p-values per model and maturity, the same for the
+level, slope and curvature of the forecast return curve, and variable importance by group. Its figures are drawn
+in the report layer (:func:`bondpremia.report.figures.forecast_figures`)."""
 
 from __future__ import annotations
 
@@ -140,10 +141,10 @@ def group_shares(importance: pd.DataFrame, maturity: str = "EW") -> pd.DataFrame
 
 
 def report_tables(runs: Sequence[ForecastRun], data: TreasuryData, out: str | Path | None = None,
-                  figures: bool = True, dm_against: str | None = None) -> ForecastTables:
+                  dm_against: str | None = None) -> ForecastTables:
     """Evaluate forecast runs (same dates and timing) and, with ``out``, write ``r2oos.csv``,
-    ``r2oos_factors.csv``, ``forecasts.parquet``, ``importance.csv``, ``dm.csv`` (with ``dm_against``: every
-    model against that one) and ``figures/cumulative_sse.png``, ``figures/importance.png``."""
+    ``r2oos_factors.csv``, ``forecasts.parquet``, ``importance.csv`` and ``dm.csv`` (with ``dm_against``: every
+    model against that one)."""
     forecasts = pd.concat([r.forecasts for r in runs], ignore_index=True)
     actual, models, benchmark = wide_frames(forecasts)
     table = r2oos_table(actual, models, benchmark)
@@ -164,17 +165,4 @@ def report_tables(runs: Sequence[ForecastRun], data: TreasuryData, out: str | Pa
     forecasts.to_parquet(out / "forecasts.parquet", index=False)
     (imp if imp is not None else pd.DataFrame(columns=["model", "maturity", "predictor", "importance", "group",
                                                         "share"])).to_csv(out / "importance.csv", index=False)
-    if figures:
-        _figures(out / "figures", forecasts, imp)
     return tables
-
-
-def _figures(folder: Path, forecasts: pd.DataFrame, imp: pd.DataFrame | None) -> None:
-    from bondpremia.report import figures
-
-    folder.mkdir(parents=True, exist_ok=True)
-    drawn = [(figures.cumulative_sse(sse_curves(forecasts)), "cumulative_sse.png")]
-    if imp is not None and len(imp):
-        drawn.append((figures.importance_by_group(group_shares(imp)), "importance.png"))
-    for fig, name in drawn:
-        fig.savefig(folder / name, dpi=120)

@@ -33,7 +33,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -42,6 +42,9 @@ from bondpremia.errors import InputError
 from bondpremia.models.forecast.engine import TIMINGS, ForecastRun, recursive_forecast
 from bondpremia.models.forecast.evaluation import certainty_equivalent_gain, clark_west, r2_oos
 from bondpremia.models.forecast.features import TreasuryData
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["PAPER_ROWS", "PaperRow", "Replication", "replicate"]
 
@@ -141,8 +144,10 @@ class Replication:
         return (f"Replication(table={self.settings.get('table')}, models={n_models}, "
                 f"timings={self.settings.get('timings')})")
 
-    def save(self, out: str | Path, figure: bool = True) -> Path:
-        """Write ``replication.csv``, ``forecasts.parquet``, ``settings.json`` and ``figures/replication.png``.
+    def save(self, out: str | Path, draw: Callable[[pd.DataFrame], Figure] | None = None) -> Path:
+        """Write ``replication.csv``, ``forecasts.parquet``, ``settings.json`` and, with ``draw`` (a function of the
+        table that returns a matplotlib Figure, such as :func:`bondpremia.report.figures.replication_bars`),
+        ``figures/replication.png``.
 
         The folder is written whole: into a temporary folder beside ``out``, renamed into place when complete. An
         existing ``out`` is replaced only if it holds an earlier replication (its ``settings.json``)."""
@@ -157,11 +162,9 @@ class Replication:
             os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes the folder private; give it the usual permissions
             self.table.to_csv(tmp / "replication.csv", index=False)
             self.forecasts.to_parquet(tmp / "forecasts.parquet", index=False)
-            if figure:
-                from bondpremia.report.figures import replication_bars
-
+            if draw is not None:
                 (tmp / "figures").mkdir()
-                replication_bars(self.table).savefig(tmp / "figures" / "replication.png", dpi=120)
+                draw(self.table).savefig(tmp / "figures" / "replication.png", dpi=120)
             (tmp / "settings.json").write_text(json.dumps(self.settings, indent=2, default=str))
             if out.exists():
                 shutil.rmtree(out)
