@@ -65,7 +65,7 @@ MODULES: dict[str, list[str]] = {
     ],
     "models/forecast/engine.py": [
         "tests/models/forecast/test_forecast_engine.py",
-        "tests/models/forecast/test_engine_mutation.py",
+        "tests/models/forecast/test_forecast_engine_mutation.py",
     ],
     "models/forecast/evaluation.py": [
         "tests/models/forecast/test_evaluation.py",

@@ -262,7 +262,7 @@ def _sorts(out: Path, raw: pd.DataFrame, monthly: pl.DataFrame, s: DemoSizes, st
 def _treasury(out: Path, data: Any, sim: Any, oos_start: str, s: DemoSizes, steps: _Steps, notes: list[str]
               ) -> dict[str, Any]:
     from bondpremia.models.forecast import recursive_forecast, report_tables
-    from bondpremia.report.figures import forecast_figures
+    from bondpremia.report import forecast_figures
 
     models = list(s.models)
     try:

@@ -93,6 +93,7 @@ def test_mle_recovers_parameters_and_forecasts():
     np.testing.assert_allclose(fit.forecast(3), fit.a ** np.arange(1, 4) * fit.filtered[-1])
 
 
+@pytest.mark.filterwarnings("ignore::statsmodels.tools.sm_exceptions.ConvergenceWarning")  # statsmodels' own
 def test_mle_that_runs_out_of_iterations_warns(monkeypatch):
     from bondpremia.econometrics import kalman
 

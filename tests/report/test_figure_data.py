@@ -159,3 +159,30 @@ def test_strategy_drawdown_from_running_peak(drawn):
         peak = max(peak, wealth)
         dd.append(100 * (wealth / peak - 1))
     np.testing.assert_allclose(_lines(ax)["strategy (net of costs)"], dd, atol=1e-12)
+
+
+def test_forecast_figures_are_written_from_the_run_tables(drawn, tmp_path, monkeypatch):
+    from bondpremia.report import files
+
+    fc = pd.read_parquet(drawn[0] / "treasury" / "forecasts.parquet")
+    imp = pd.read_csv(drawn[0] / "treasury" / "importance.csv")
+    seen: dict[str, Any] = {}
+    real_sse, real_imp = files.cumulative_sse, files.importance_by_group
+
+    def spy(key, real):
+        def draw(data):
+            seen[key] = data
+            return real(data)
+        return draw
+
+    monkeypatch.setattr(files, "cumulative_sse", spy("sse", real_sse))
+    monkeypatch.setattr(files, "importance_by_group", spy("imp", real_imp))
+    paths = files.forecast_figures(tmp_path / "figs", fc, imp)
+    assert paths == [tmp_path / "figs" / "cumulative_sse.png", tmp_path / "figs" / "importance.png"]
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in paths)
+    for model, curve in seen["sse"].items():  # the EW curves of every model, as in the report's figure
+        g = fc[(fc["model"] == model) & (fc["maturity"] == "EW")].sort_values("date")
+        d = (g["actual"] - g["benchmark"]) ** 2 - (g["actual"] - g["forecast"]) ** 2
+        np.testing.assert_allclose(curve.to_numpy(), d.cumsum().to_numpy(), atol=1e-15)
+    np.testing.assert_allclose(seen["imp"].loc[["ridge", "nn"], "forwards"], [50.0, 80.0])
+    assert files.forecast_figures(tmp_path / "none", fc, None) == [tmp_path / "none" / "cumulative_sse.png"]

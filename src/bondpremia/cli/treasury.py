@@ -110,7 +110,7 @@ def forecast(
         if figures:
             import pandas as pd
 
-            from bondpremia.report.figures import forecast_figures
+            from bondpremia.report import forecast_figures
 
             forecast_figures(staged.path / "figures", pd.concat([r.forecasts for r in runs], ignore_index=True),
                              tables.importance)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bondpremia.report.files import forecast_figures
 from bondpremia.report.html import REPORT_SECTIONS, render_report, write_report
 
-__all__ = ["REPORT_SECTIONS", "render_report", "write_report"]
+__all__ = ["REPORT_SECTIONS", "forecast_figures", "render_report", "write_report"]

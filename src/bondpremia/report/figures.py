@@ -8,7 +8,6 @@ units.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,7 +15,6 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from bondpremia.models.forecast.evaluation import CUMULATIVE_SSE_YLABEL, plot_cumulative_sse
-from bondpremia.models.forecast.outputs import group_shares, sse_curves
 
 
 def _figure(figsize: tuple[float, float]) -> tuple[Figure, Any]:
@@ -30,7 +28,6 @@ __all__ = [
     "coverage_heatmap",
     "cumulative_factor_returns",
     "cumulative_sse",
-    "forecast_figures",
     "importance_by_group",
     "ipca_r2_by_k",
     "replication_bars",
@@ -146,21 +143,6 @@ def importance_by_group(shares: pd.DataFrame) -> Figure:
         ax.legend(title="group", bbox_to_anchor=(1.02, 1.0), loc="upper left", fontsize="small")
     fig.tight_layout()
     return fig
-
-
-def forecast_figures(folder: str | Path, forecasts: pd.DataFrame, importance: pd.DataFrame | None) -> list[Path]:
-    """Write the figures of ``bondpremia treasury forecast`` into ``folder``: ``cumulative_sse.png`` (the EW
-    cumulative SSE difference of every model, :func:`cumulative_sse`) and, with importance rows,
-    ``importance.png`` (:func:`importance_by_group`). ``forecasts`` are the stacked forecast rows of the runs and
-    ``importance`` the grouped importance of :func:`bondpremia.models.forecast.report_tables`. Returns the paths."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    drawn = [(cumulative_sse(sse_curves(forecasts)), "cumulative_sse.png")]
-    if importance is not None and len(importance):
-        drawn.append((importance_by_group(group_shares(importance)), "importance.png"))
-    for fig, name in drawn:
-        fig.savefig(folder / name, dpi=120)
-    return [folder / name for _, name in drawn]
 
 
 def replication_bars(table: pd.DataFrame, maturity: str = "EW") -> Figure:

@@ -1,6 +1,6 @@
 """Tables and files of a forecast run: R²oos with Clark-West p-values per model and maturity, the same for the
 level, slope and curvature of the forecast return curve, and variable importance by group. Its figures are drawn
-in the report layer (:func:`bondpremia.report.figures.forecast_figures`)."""
+in the report layer (:func:`bondpremia.report.files.forecast_figures`)."""
 
 from __future__ import annotations
 
