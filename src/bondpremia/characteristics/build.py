@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -81,7 +82,7 @@ KPP_INPUTS: dict[str, tuple[str, ...]] = {
 ALTERNATIVES = ("var5", "spread_over_dd")
 
 
-@dataclass
+@dataclass(repr=False)
 class CharacteristicsResult:
     """``panel``: long (``id, date``, characteristics, ``exret_next``); ``coverage``: month x characteristic
     non-missing shares (a KPP characteristic that could not be built is a column of zeros); ``names``: the
@@ -93,6 +94,29 @@ class CharacteristicsResult:
     names: list[str]
     missing: dict[str, list[str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> pd.DataFrame:
+        """Per characteristic: the mean monthly coverage (share of bond-months with a value) and the inputs a
+        KPP characteristic lacked."""
+        cov = self.coverage.mean() if len(self.coverage) else pd.Series(0.0, index=self.names)
+        return pd.DataFrame({"coverage": cov.reindex(self.names),
+                             "missing_inputs": [", ".join(self.missing.get(n, [])) for n in self.names]},
+                            index=pd.Index(self.names, name="characteristic"))
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.panel
+
+    def __repr__(self) -> str:
+        months = self.panel["date"].nunique() if "date" in self.panel else 0
+        return (f"CharacteristicsResult({len(self.names)} characteristics, {len(self.panel):,} bond-months, "
+                f"{months} months, {len(self.missing)} not built)")
+
+    def save(self, out: Any, *, force: bool = False) -> Any:
+        """``characteristics.parquet`` and ``coverage.csv`` (the files of ``bondpremia characteristics``)."""
+        from bondpremia.results import save_tables
+
+        return save_tables(out, "characteristics build", {"characteristics.parquet": self.panel,
+                                                          "coverage.csv": self.coverage}, force=force)
 
     @property
     def cross_sectional(self) -> list[str]:

@@ -41,14 +41,40 @@ from bondpremia.econometrics.regression import alpha_regression, ols_hac
 from bondpremia.errors import InputError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class SortResult:
     """Monthly portfolio returns (columns: portfolios and the long-short ``"H-L"``), the number of bonds per
-    portfolio and month, and the monthly turnover of each portfolio's weights."""
+    portfolio and month, and the monthly turnover of each portfolio's weights
+    (:class:`bondpremia.results.Results`: ``summary()``, ``to_frame()``, ``save(out)``)."""
 
     returns: pd.DataFrame
     counts: pd.DataFrame
     turnover: pd.DataFrame
+
+    def to_frame(self) -> pd.DataFrame:
+        """Long: ``date, portfolio, ret`` (decimal, the month it is earned), ``count`` (bonds; null for H-L)."""
+        def long(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+            return frame.rename_axis(index="date").reset_index().melt(id_vars="date", var_name="portfolio",
+                                                                      value_name=name)
+
+        ret = long(self.returns, "ret").dropna(subset=["ret"]).sort_values("date", kind="stable")
+        return ret.merge(long(self.counts, "count"), on=["date", "portfolio"], how="left").reset_index(drop=True)
+
+    def __repr__(self) -> str:
+        months = self.returns.dropna(how="all")
+        span = f"{months.index.min():%Y-%m}..{months.index.max():%Y-%m}" if len(months) else "no month"
+        return f"SortResult(portfolios={list(map(str, self.returns.columns))}, months={len(months)} ({span}))"
+
+    def save(self, out: str | Path, *, characteristic: str = "signal", lags: int | None = None,
+             force: bool = False) -> Path:
+        """The files of ``bondpremia portfolio sort`` (:func:`write_sort`) in the run folder ``out`` (atomic)."""
+        from bondpremia.rundir import atomic_run
+
+        with atomic_run(out, "portfolio sort", options={"characteristic": characteristic, "lags": lags},
+                        force=force) as run:
+            write_sort(self, characteristic, run.path, lags=lags)
+            run.rows["returns"] = len(self.returns)
+        return Path(out)
 
     def alphas(self, factors: pd.DataFrame, lags: int | None = None) -> pd.DataFrame:
         """Alphas and betas of every portfolio (and H-L) on ``factors`` with Newey-West t-statistics, over the

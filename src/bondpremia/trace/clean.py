@@ -220,13 +220,32 @@ def _parse(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series, pl.DataFrame]:
 
 # --- the kernel --------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class CleanResult:
-    """Surviving trades, the audit (one row per step) and the rejected rows."""
+    """Surviving trades, the audit (one row per step) and the rejected rows (:class:`bondpremia.results.Results`:
+    ``to_frame()`` the trades, ``summary()`` the audit, ``save(out)`` the files of ``bondpremia trace clean``)."""
 
     trades: pl.DataFrame
     audit: pl.DataFrame
     rejects: pl.DataFrame
+
+    def summary(self) -> Any:
+        """The audit as a pandas table: one row per step with ``rows_in``, ``rows_out``, ``rows_dropped``."""
+        return self.audit.to_pandas()
+
+    def to_frame(self) -> pl.DataFrame:
+        return self.trades
+
+    def __repr__(self) -> str:
+        return (f"CleanResult(trades={self.trades.height:,} rows, steps={self.audit.height}, "
+                f"rejects={self.rejects.height:,} rows)")
+
+    def save(self, out: Any, *, force: bool = False) -> Any:
+        """``trades.parquet``, ``audit.csv`` and ``rejects.parquet`` in the run folder ``out`` (atomic)."""
+        from bondpremia.results import save_tables
+
+        return save_tables(out, "trace clean", {"trades.parquet": self.trades, "audit.csv": self.audit,
+                                                "rejects.parquet": self.rejects}, force=force)
 
 
 SORT_KEYS = ["cusip_id", "trd_exctn_dt", "trd_exctn_tm", "msg_seq_nb"]

@@ -73,7 +73,7 @@ def forecast_dates(data: TreasuryData, oos_start: object) -> pd.DatetimeIndex:
     return dates
 
 
-@dataclass
+@dataclass(repr=False)
 class ForecastRun:
     """Out-of-sample forecasts of one model.
 
@@ -84,6 +84,35 @@ class ForecastRun:
 
     forecasts: pd.DataFrame
     importance: pd.DataFrame | None
+
+    def summary(self) -> pd.DataFrame:
+        """Per model and maturity: the out-of-sample R² against the historical mean (Campbell and Thompson
+        2008; decimals) and the number of forecasts with a realized return."""
+        from bondpremia.models.forecast.evaluation import r2_oos
+
+        rows = []
+        for (model, maturity), g in self.forecasts.groupby(["model", "maturity"], sort=False):
+            done = g.dropna(subset=["actual"])
+            rows.append({"model": model, "maturity": maturity, "n": len(done),
+                         "r2oos": r2_oos(done["actual"], done["forecast"], done["benchmark"])})
+        return pd.DataFrame(rows).set_index(["model", "maturity"])
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.forecasts
+
+    def __repr__(self) -> str:
+        f = self.forecasts
+        models = list(dict.fromkeys(f["model"])) if len(f) else []
+        span = f"{f['date'].min():%Y-%m}..{f['date'].max():%Y-%m}" if len(f) else "no date"
+        return (f"ForecastRun(models={models}, dates={f['date'].nunique()} ({span}), "
+                f"maturities={f['maturity'].nunique()}, importance={'yes' if self.importance is not None else 'no'})")
+
+    def save(self, out: str | Path, *, force: bool = False) -> Path:
+        """``forecasts.parquet`` and, with importance, ``importance.csv`` in the run folder ``out`` (atomic)."""
+        from bondpremia.results import save_tables
+
+        return save_tables(out, "treasury forecast", {"forecasts.parquet": self.forecasts,
+                                                      "importance.csv": self.importance}, force=force)
 
 
 def _config_key(spec: ModelSpec, data: TreasuryData, settings: dict[str, Any], X: np.ndarray, Y: np.ndarray) -> str:
