@@ -39,6 +39,7 @@ MODULES: dict[str, list[str]] = {
         "tests/trace/test_tidyfinance_oracle.py",  # the kernel's reordering steps and the preset's columns
         "--deselect",
         "tests/trace/test_tidyfinance_oracle.py::test_differential_on_simulated_markets",
+        "tests/test_results.py::test_clean_result",  # the results protocol of CleanResult
     ],
     "trace/rules.py": [
         "tests/trace/test_clean_rules.py",
@@ -66,6 +67,7 @@ MODULES: dict[str, list[str]] = {
     "models/forecast/engine.py": [
         "tests/models/forecast/test_forecast_engine.py",
         "tests/models/forecast/test_forecast_engine_mutation.py",
+        "tests/test_results.py::test_forecast_run",  # the results protocol of ForecastRun
     ],
     "models/forecast/evaluation.py": [
         "tests/models/forecast/test_evaluation.py",

@@ -373,3 +373,21 @@ def test_cleaned_trades_carry_no_internal_columns():
 
 def test_a_step_named_twice_is_refused_by_name():
     assert error_text(resolve_steps, steps=["when_issued", "when_issued"]) == "'steps': 'when_issued' is given twice"
+
+
+def test_a_preset_selects_its_columns_only_when_run_as_it_is():
+    from bondpremia.trace.tidyfinance import OUTPUT
+
+    df = msgs({"msg_seq_nb": 1}, {"msg_seq_nb": 2})
+    as_is = clean_trades(df, preset="tidyfinance").trades
+    assert [c for c in as_is.columns if c != "_row"] == list(OUTPUT)
+    own_steps = clean_trades(df, preset="tidyfinance", steps=["when_issued"]).trades
+    assert own_steps.columns == [*SCHEMA, "_row"]
+
+
+def test_trades_come_out_in_key_order_whatever_the_input_order():
+    df = msgs({"msg_seq_nb": 5, "trd_exctn_tm": "11:00:00"}, {"msg_seq_nb": 3, "trd_exctn_tm": "09:00:00"},
+              {"msg_seq_nb": 4, "trd_exctn_tm": "09:00:00"}, {"msg_seq_nb": 1, "trd_exctn_dt": "2013-03-05"},
+              {"msg_seq_nb": 2, "cusip_id": "ZZZZZZZZ9"})
+    res = clean_trades(df, steps=["when_issued"])
+    assert res.trades["msg_seq_nb"].to_list() == [3, 4, 5, 1, 2]  # by CUSIP, date, time, message number

@@ -115,8 +115,7 @@ def _parsed(name: str, dtype: Any, raw: pl.DataFrame) -> pl.Expr:
             return s
         if dtype == pl.Int64:  # WRDS writes counts as '002' and sometimes as '2.0'
             return _integral(s.cast(pl.Float64, strict=False))
-        f = s.cast(dtype, strict=False)
-        return pl.when(f.is_finite()).then(f) if dtype == pl.Float64 else f
+        return s.cast(dtype, strict=False)  # Float64: NaN and inf are read, and _parse rejects their rows
     if isinstance(have, pl.Datetime) and dtype in (pl.Date, pl.Time):
         return col.dt.date() if dtype == pl.Date else col.dt.time()
     if dtype == pl.Time and isinstance(have, pl.Duration):
@@ -127,10 +126,7 @@ def _parsed(name: str, dtype: Any, raw: pl.DataFrame) -> pl.Expr:
         return pl.when((sec >= 0) & (sec < 86_400)).then((sec * 1e9).round().cast(pl.Int64).cast(pl.Time))
     if dtype == pl.Int64 and have.is_float():
         return _integral(col)
-    if dtype == pl.Float64:
-        f = col.cast(pl.Float64, strict=False)
-        return pl.when(f.is_finite()).then(f)
-    return col.cast(dtype, strict=False)
+    return col.cast(dtype, strict=False)  # a NaN or inf of a float column is rejected by _parse
 
 
 def _tidy(raw: pl.DataFrame, name: str, dtype: Any) -> bool:
