@@ -1,8 +1,9 @@
 """The tables that pass between stages: each column's name, type, unit and meaning, in one place.
 
-A stage's writer produces exactly these columns in this order (``frame.select(TABLE.names)``), its reader checks
-them with :func:`check_table` where it starts, and the simulator's truth uses the same contract, so a renamed or
-retyped column fails at the seam that changed it rather than three stages later. Types are polars dtype names.
+A stage's writer produces exactly these columns in this order (``frame.select(TABLE.names)``) and the simulator's
+truth uses the same contract; ``tests/test_schema.py`` checks both, and :func:`check_table` lets a reader check a
+table it is given, so a renamed or retyped column fails at the seam that changed it rather than three stages
+later. Types are polars dtype names.
 Units: prices and accrued interest per 100 of par; returns in decimals per month (0.01 is 1%); amounts in dollars
 of par unless a column says otherwise. ``docs/architecture.md`` shows where each table flows.
 """
@@ -42,48 +43,44 @@ class Table:
         return "\n".join(["| column | type | unit | meaning |", "|---|---|---|---|", *rows])
 
 
-def _c(name: str, dtype: str, unit: str, meaning: str) -> Column:
-    return Column(name, dtype, unit, meaning)
-
-
 #: Bond-day prices of :func:`bondpremia.trace.daily.daily_prices` (``daily.parquet``).
 DAILY = Table("daily", (
-    _c("cusip_id", "String", "", "9-character CUSIP"),
-    _c("trd_exctn_dt", "Date", "", "trade date"),
-    _c("prc_vw", "Float64", "per 100 par", "dollar-volume-weighted clean price of the day's trades"),
-    _c("prc_vw_par", "Float64", "per 100 par", "par-volume-weighted clean price"),
-    _c("prc_ew", "Float64", "per 100 par", "equal-weighted clean price"),
-    _c("prc_last", "Float64", "per 100 par", "price of the day's last trade"),
-    _c("n_trades", "Int64", "count", "trades of the day"),
-    _c("vol_par", "Float64", "dollars of par", "par volume of the day"),
-    _c("vol_dollar", "Float64", "dollars", "dollar volume of the day"),
+    Column("cusip_id", "String", "", "9-character CUSIP"),
+    Column("trd_exctn_dt", "Date", "", "trade date"),
+    Column("prc_vw", "Float64", "per 100 par", "dollar-volume-weighted clean price of the day's trades"),
+    Column("prc_vw_par", "Float64", "per 100 par", "par-volume-weighted clean price"),
+    Column("prc_ew", "Float64", "per 100 par", "equal-weighted clean price"),
+    Column("prc_last", "Float64", "per 100 par", "price of the day's last trade"),
+    Column("n_trades", "Int64", "count", "trades of the day"),
+    Column("vol_par", "Float64", "dollars of par", "par volume of the day"),
+    Column("vol_dollar", "Float64", "dollars", "dollar volume of the day"),
 ))
 
 #: Bond-month returns of :func:`bondpremia.trace.monthly.monthly_returns` (``monthly.parquet``, without
 #: ``reason``; the simulator's ``truth_monthly``). Bai, Bali and Wen (2019, JFE), Section 2.
 MONTHLY = Table("monthly", (
-    _c("cusip_id", "String", "", "9-character CUSIP"),
-    _c("date", "Date", "", "calendar month end t"),
-    _c("price_date", "Date", "", "day of the month-end price (one of the last five business days of t)"),
-    _c("price", "Float64", "per 100 par", "month-end clean price"),
-    _c("accrued", "Float64", "per 100 par", "accrued interest at price_date"),
-    _c("coupon_cash", "Float64", "per 100 par", "coupons paid in the holding window of ret"),
-    _c("start_date", "Date", "", "day of the month-start price (first five business days of t)"),
-    _c("start_price", "Float64", "per 100 par", "month-start clean price"),
-    _c("start_accrued", "Float64", "per 100 par", "accrued interest at start_date"),
-    _c("ret_end", "Float64", "decimal per month", "end-to-end return, month-end t-1 to month-end t"),
-    _c("ret_start", "Float64", "decimal per month", "start-to-end return within month t"),
-    _c("ret", "Float64", "decimal per month", "ret_end when it exists, else ret_start"),
-    _c("ret_type", "String", "", "'end' or 'start': which return ret is; null without one"),
-    _c("rf", "Float64", "decimal per month", "1-month T-bill return of month t"),
-    _c("exret", "Float64", "decimal per month", "ret - rf"),
-    _c("amount_outstanding", "Float64", "dollars of par", "amount outstanding at the month end"),
-    _c("mv", "Float64", "dollars", "(price + accrued) / 100 x amount_outstanding"),
-    _c("mv_weight", "Float64", "fraction", "mv over the month's total mv of bonds with a finite mv"),
-    _c("maturity", "Date", "", "maturity date (FISD)"),
-    _c("rating_num", "Int64", "1 (AAA) .. 22 (D)", "numeric rating (FISD), null when not given"),
-    _c("n_trades", "Int64", "count", "trades of the month up to maturity"),
-    _c("vol_par", "Float64", "dollars of par", "par volume of the month up to maturity"),
+    Column("cusip_id", "String", "", "9-character CUSIP"),
+    Column("date", "Date", "", "calendar month end t"),
+    Column("price_date", "Date", "", "day of the month-end price (one of the last five business days of t)"),
+    Column("price", "Float64", "per 100 par", "month-end clean price"),
+    Column("accrued", "Float64", "per 100 par", "accrued interest at price_date"),
+    Column("coupon_cash", "Float64", "per 100 par", "coupons paid in the holding window of ret"),
+    Column("start_date", "Date", "", "day of the month-start price (first five business days of t)"),
+    Column("start_price", "Float64", "per 100 par", "month-start clean price"),
+    Column("start_accrued", "Float64", "per 100 par", "accrued interest at start_date"),
+    Column("ret_end", "Float64", "decimal per month", "end-to-end return, month-end t-1 to month-end t"),
+    Column("ret_start", "Float64", "decimal per month", "start-to-end return within month t"),
+    Column("ret", "Float64", "decimal per month", "ret_end when it exists, else ret_start"),
+    Column("ret_type", "String", "", "'end' or 'start': which return ret is; null without one"),
+    Column("rf", "Float64", "decimal per month", "1-month T-bill return of month t"),
+    Column("exret", "Float64", "decimal per month", "ret - rf"),
+    Column("amount_outstanding", "Float64", "dollars of par", "amount outstanding at the month end"),
+    Column("mv", "Float64", "dollars", "(price + accrued) / 100 x amount_outstanding"),
+    Column("mv_weight", "Float64", "fraction", "mv over the month's total mv of bonds with a finite mv"),
+    Column("maturity", "Date", "", "maturity date (FISD)"),
+    Column("rating_num", "Int64", "1 (AAA) .. 22 (D)", "numeric rating (FISD), null when not given"),
+    Column("n_trades", "Int64", "count", "trades of the month up to maturity"),
+    Column("vol_par", "Float64", "dollars of par", "par volume of the month up to maturity"),
 ))
 
 

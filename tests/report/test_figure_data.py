@@ -180,6 +180,7 @@ def test_forecast_figures_are_written_from_the_run_tables(drawn, tmp_path, monke
     paths = files.forecast_figures(tmp_path / "figs", fc, imp)
     assert paths == [tmp_path / "figs" / "cumulative_sse.png", tmp_path / "figs" / "importance.png"]
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in paths)
+    assert sorted(seen["sse"]) == ["nn", "ridge"]
     for model, curve in seen["sse"].items():  # the EW curves of every model, as in the report's figure
         g = fc[(fc["model"] == model) & (fc["maturity"] == "EW")].sort_values("date")
         d = (g["actual"] - g["benchmark"]) ** 2 - (g["actual"] - g["forecast"]) ** 2
