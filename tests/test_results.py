@@ -40,6 +40,28 @@ def test_clean_result(tmp_path):
     assert require_run(out, "trace clean")["rows"] == {"trades.parquet": 2, "audit.csv": 2, "rejects.parquet": 1}
     assert pl.read_parquet(out / "trades.parquet").equals(res.trades)
     assert pl.read_csv(out / "audit.csv")["rows_dropped"].to_list() == [1, 1]
+    assert pl.read_parquet(out / "rejects.parquet")["msg_seq_nb"].to_list() == [4]
+
+
+def test_clean_result_save_replaces_only_with_force(tmp_path):
+    rows = [{"cusip_id": "00077TAA2", "trd_exctn_dt": "2013-03-04", "trd_exctn_tm": "10:00:00",
+             "trd_rpt_dt": "2013-03-04", "msg_seq_nb": i, "trc_st": "T", "rptd_pr": 100.0,
+             "entrd_vol_qt": 1e5, "rpt_side_cd": "S", "cntra_mp_id": "C", "wis_fl": "N"} for i in (1, 2, 3)]
+    first = clean_trades(pl.DataFrame(rows), steps=["when_issued"])
+    second = clean_trades(pl.DataFrame(rows[:1]), steps=["when_issued"])
+    out = first.save(tmp_path / "clean")
+    second.save(out)  # an earlier run folder is replaced as a whole
+    assert pl.read_parquet(out / "trades.parquet").height == 1
+    assert _manifest(out)["rows"] == {"trades.parquet": 1, "audit.csv": 2, "rejects.parquet": 0}
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "keep.txt").write_text("mine")
+    with pytest.raises(InputError, match="not a bondpremia run folder"):
+        first.save(mine)
+    first.save(mine, force=True)  # a foreign folder only with force
+    assert sorted(p.name for p in mine.iterdir()) == sorted([MANIFEST, "trades.parquet", "audit.csv",
+                                                             "rejects.parquet"])
+    assert _manifest(mine)["command"] == "trace clean"
 
 
 def _sort() -> SortResult:
@@ -96,6 +118,56 @@ def test_forecast_run(tmp_path):
     out = run.save(tmp_path / "fc")
     assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "forecasts.parquet"]
     pd.testing.assert_frame_equal(pd.read_parquet(out / "forecasts.parquet"), f)
+    assert _manifest(out)["command"] == "treasury forecast"
+
+
+def test_forecast_run_several_models_and_importance(tmp_path):
+    dates = pd.to_datetime(["2001-05-31", "2001-06-30", "2001-05-31", "2001-06-30"])
+    rows = []
+    # written in the order tree, ols so the summary keeps the order of first appearance (not sorted)
+    for model, maturity, fc in (("tree", "2y", [0.01, 0.03]), ("tree", "5y", [0.00, 0.02]),
+                                ("ols", "2y", [0.02, 0.02]), ("ols", "5y", [0.01, 0.01])):
+        for d, x in zip(dates[:2], fc, strict=True):
+            rows.append({"model": model, "date": d, "target_date": d + pd.offsets.MonthEnd(12),
+                         "maturity": maturity, "forecast": x, "actual": 0.02, "benchmark": 0.0, "n_train": 60})
+    f = pd.DataFrame(rows)
+    f.loc[(f["model"] == "ols") & (f["maturity"] == "5y") & (f["date"] == dates[1]), "actual"] = np.nan
+    f["comment"] = [None] * 7 + ["a user's note"]  # a missing value in another column does not drop a forecast
+    imp = pd.DataFrame({"model": ["tree", "tree"], "maturity": ["2y", "2y"], "predictor": ["f2", "f5"],
+                        "importance": [0.7, 0.3]})
+    run = ForecastRun(forecasts=f, importance=imp)
+    s = run.summary()
+    assert list(s.index) == [("tree", "2y"), ("tree", "5y"), ("ols", "2y"), ("ols", "5y")]
+    assert s["n"].tolist() == [2, 2, 2, 1]
+    # errors against actual 0.02: tree 2y (0.01, -0.01) against the zero benchmark's (0.02, 0.02)
+    expected = [1 - 0.0002 / 0.0008, 1 - (0.0004 + 0) / 0.0008, 1.0, 1 - 0.0001 / 0.0004]
+    np.testing.assert_allclose(s["r2oos"].to_numpy(), expected, atol=1e-12)
+    assert repr(run) == ("ForecastRun(models=['tree', 'ols'], dates=2 (2001-05..2001-06), maturities=2, "
+                         "importance=yes)")
+    out = run.save(tmp_path / "fc")
+    assert sorted(p.name for p in out.iterdir()) == sorted([MANIFEST, "forecasts.parquet", "importance.csv"])
+    man = _manifest(out)
+    assert man["command"] == "treasury forecast"
+    assert man["rows"] == {"forecasts.parquet": 8, "importance.csv": 2}
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "forecasts.parquet"), f)
+    pd.testing.assert_frame_equal(pd.read_csv(out / "importance.csv"), imp)
+    ForecastRun(forecasts=f.iloc[:1], importance=None).save(out)  # replaced as a whole: no stale importance
+    assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "forecasts.parquet"]
+    assert _manifest(out)["rows"] == {"forecasts.parquet": 1}
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "keep.txt").write_text("mine")
+    with pytest.raises(InputError, match="not a bondpremia run folder"):
+        run.save(mine)
+    run.save(mine, force=True)
+    assert "keep.txt" not in {p.name for p in mine.iterdir()}
+
+
+def test_forecast_run_repr_with_no_forecast():
+    empty = pd.DataFrame({c: [] for c in ("model", "date", "maturity", "forecast", "actual", "benchmark")})
+    empty["date"] = pd.to_datetime(empty["date"])
+    assert repr(ForecastRun(forecasts=empty, importance=None)) == (
+        "ForecastRun(models=[], dates=0 (no date), maturities=0, importance=no)")
 
 
 def test_save_is_atomic_and_refuses_a_foreign_folder(tmp_path):

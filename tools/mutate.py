@@ -40,6 +40,7 @@ MODULES: dict[str, list[str]] = {
         "--deselect",
         "tests/trace/test_tidyfinance_oracle.py::test_differential_on_simulated_markets",
         "tests/test_results.py::test_clean_result",  # the results protocol of CleanResult
+        "tests/test_results.py::test_clean_result_save_replaces_only_with_force",
     ],
     "trace/rules.py": [
         "tests/trace/test_clean_rules.py",
@@ -68,6 +69,8 @@ MODULES: dict[str, list[str]] = {
         "tests/models/forecast/test_forecast_engine.py",
         "tests/models/forecast/test_forecast_engine_mutation.py",
         "tests/test_results.py::test_forecast_run",  # the results protocol of ForecastRun
+        "tests/test_results.py::test_forecast_run_several_models_and_importance",
+        "tests/test_results.py::test_forecast_run_repr_with_no_forecast",
     ],
     "models/forecast/evaluation.py": [
         "tests/models/forecast/test_evaluation.py",

@@ -102,7 +102,7 @@ class ForecastRun:
 
     def __repr__(self) -> str:
         f = self.forecasts
-        models = list(dict.fromkeys(f["model"])) if len(f) else []
+        models = list(dict.fromkeys(f["model"]))
         span = f"{f['date'].min():%Y-%m}..{f['date'].max():%Y-%m}" if len(f) else "no date"
         return (f"ForecastRun(models={models}, dates={f['date'].nunique()} ({span}), "
                 f"maturities={f['maturity'].nunique()}, importance={'yes' if self.importance is not None else 'no'})")
