@@ -188,3 +188,141 @@ def test_save_is_atomic_and_refuses_a_foreign_folder(tmp_path):
     with pytest.raises(OSError):
         save_tables(tmp_path / "x", "test", {"a.parquet": pd.DataFrame({"a": [1]}), "b.parquet": Broken()})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes"]  # nothing half-written left
+
+
+def _ipca_panel():
+    """Two bonds, four months, one characteristic; returns r = 0.5 * c exactly, so one factor fits perfectly."""
+    dates = pd.to_datetime(["2001-01-31", "2001-02-28", "2001-03-31", "2001-04-30"])
+    c = np.array([[1.0, -1.0], [2.0, -0.5], [0.5, 1.5], [-1.0, 2.0]])
+    rows = [{"id": b, "date": d, "c": c[t, i], "ret": 0.5 * c[t, i]}
+            for t, d in enumerate(dates) for i, b in enumerate(["a", "b"])]
+    return pd.DataFrame(rows)
+
+
+def test_ipca_follows_the_protocol(tmp_path):
+    from bondpremia.models import IPCA
+
+    m = IPCA(n_factors=1, constant=False)
+    assert repr(m) == "IPCA(n_factors=1, intercept=False, not fitted)"
+    m.fit(_ipca_panel(), returns="ret", chars=["c"])
+    assert isinstance(m, Results)
+    # r = 0.5 c for every bond and month: the fit is exact (R² 1) with one instrument
+    assert repr(m) == ("IPCA(n_factors=1, intercept=False, fitted: 4 months (2001-01..2001-04), 1 instruments, "
+                       "r2_total=1.0000, r2_pred=1.0000)")
+    s = m.summary()
+    assert s.index.name == "statistic" and s.loc["n_months", "value"] == 4 and s.loc["constant", "value"] is False
+    assert s["value"].to_dict() == m.fit_stats()
+    assert m.to_frame() is m.factors_
+    out = m.save(tmp_path / "k1", extra={"oos_start": "2001-03"})
+    man = require_run(out, "ipca fit")
+    assert man["rows"] == {"gamma.csv": 1, "factors.csv": 4}
+    assert json.loads((out / "fit.json").read_text())["oos_start"] == "2001-03"
+    # the product gamma * f is identified (not each): it is 0.5 every month
+    g = pd.read_csv(out / "gamma.csv", index_col="characteristic")
+    f = pd.read_csv(out / "factors.csv", index_col="date")
+    np.testing.assert_allclose(g.loc["c", "f1"] * f["f1"].to_numpy(), 0.5, atol=1e-10)
+
+
+def test_ipca_oos_and_bootstrap_results(tmp_path):
+    from bondpremia.models import BootstrapResult, OOSResult
+
+    factors = pd.DataFrame({"f1": [0.1, 0.3], "f2": [0.0, 0.2]},
+                           index=pd.DatetimeIndex(["2010-01-31", "2010-02-28"], name="date"))
+    oos = OOSResult(0.25, 0.05, 0.5, 0.1, factors, 1.5)
+    assert isinstance(oos, Results)
+    assert repr(oos) == "OOSResult(months=2 (2010-01..2010-02), factors=2, r2_total=0.2500, r2_pred=0.0500)"
+    assert oos.summary()["value"].to_dict() == {"r2_total_oos": 0.25, "r2_pred_oos": 0.05, "r2_total_x_oos": 0.5,
+                                                "r2_pred_x_oos": 0.1, "tangency_sharpe_oos": 1.5}
+    out = oos.save(tmp_path / "oos")
+    assert _manifest(out)["command"] == "ipca oos"
+    assert json.loads((out / "oos.json").read_text())["tangency_sharpe_oos"] == 1.5
+    back = pd.read_csv(out / "oos_factors.csv", index_col="date", parse_dates=True)
+    pd.testing.assert_frame_equal(back, factors, check_freq=False)
+
+    boot = BootstrapResult(2.0, np.array([1.0, 3.0, 0.5, 2.5]), 0.5)
+    assert isinstance(boot, Results)
+    assert repr(boot) == "BootstrapResult(statistic=2, pvalue=0.5000, draws=4)"
+    assert boot.summary().to_dict("records") == [{"statistic": 2.0, "pvalue": 0.5, "n_draws": 4}]
+    out = boot.save(tmp_path / "boot")
+    assert _manifest(out)["rows"] == {"bootstrap.csv": 1, "draws.csv": 4}
+    assert pd.read_csv(out / "draws.csv")["draw"].tolist() == [1.0, 3.0, 0.5, 2.5]
+
+
+def test_test_statistics_are_one_row_results(tmp_path):
+    from bondpremia.models.forecast.evaluation import CWResult, DMResult
+
+    cw = CWResult(stat=2.0, pvalue=0.0228, mspe_adj=0.001, n=120)
+    dm = DMResult(stat=-1.5, pvalue=0.1, mean_loss_diff=-0.002, n=60, lrv=0.0004)
+    for res in (cw, dm):
+        assert isinstance(res, Results)
+    assert cw.summary().to_dict("records") == [{"stat": 2.0, "pvalue": 0.0228, "mspe_adj": 0.001, "n": 120}]
+    assert list(dm.to_frame().columns) == ["stat", "pvalue", "mean_loss_diff", "n", "lrv", "lrv_method"]
+    assert repr(cw) == "CWResult(stat=2.0, pvalue=0.0228, mspe_adj=0.001, n=120)"
+    out = dm.save(tmp_path / "dm")
+    assert _manifest(out)["command"] == "diebold-mariano test"
+    assert pd.read_csv(out / "diebold_mariano.csv").to_dict("records") == [
+        {"stat": -1.5, "pvalue": 0.1, "mean_loss_diff": -0.002, "n": 60, "lrv": 0.0004, "lrv_method": "rectangular"}]
+    assert (cw.save(tmp_path / "cw") / "clark_west.csv").exists()
+
+
+def test_backtest_result(tmp_path):
+    from bondpremia.portfolio import signal_backtest
+
+    idx = pd.date_range("2020-01-31", periods=4, freq="ME")
+    res = signal_backtest(pd.Series([1.0, -1.0, 1.0, 1.0], index=idx), pd.Series([0.0, 0.02, 0.01, -0.01], index=idx))
+    assert isinstance(res, Results) and res.to_frame() is res.returns
+    # positions Feb +1, Mar -1, Apr +1: net 0.02, -0.01, -0.01; buy and hold 0.02, 0.01, -0.01
+    assert repr(res) == "BacktestResult(periods=3 (2020-02..2020-04), holding=1, cost_bps=0.0, sizing=sign)"
+    s = res.summary()
+    assert list(s.columns) == ["strategy", "buy_and_hold"]
+    assert s.loc["ann_return_arith", "strategy"] == pytest.approx(12 * 0.0 / 3)
+    assert s.loc["ann_return_arith", "buy_and_hold"] == pytest.approx(12 * 0.02 / 3)
+    drawn = []
+    out = res.save(tmp_path / "bt", draw=lambda folder: drawn.append(sorted(p.name for p in folder.iterdir())))
+    assert drawn == [["returns.csv", "stats.json"]]  # the figures are drawn inside the staged run
+    man = require_run(out, "strategy backtest")
+    assert man["options"] == {"holding": 1, "cost_bps": 0.0, "sizing": "sign"} and man["rows"] == {"returns.csv": 3}
+    stats = json.loads((out / "stats.json").read_text())
+    assert (stats["start"], stats["end"], stats["holding"]) == ("2020-02-29", "2020-04-30", 1)
+    back = pd.read_csv(out / "returns.csv", index_col="date", parse_dates=True)
+    np.testing.assert_allclose(back["net"], [0.02, -0.01, -0.01])
+
+
+def test_econometrics_results(tmp_path):
+    from bondpremia.econometrics import ARSignalFit, kalman_filter, rolling_regression
+
+    x = np.array([0.0, 1.0, 3.0, 2.0, 5.0, 4.0])
+    data = pd.DataFrame({"y": 1.0 + 2.0 * x, "x": x}, index=pd.date_range("2020-01-31", periods=6, freq="ME"))
+    roll = rolling_regression("y ~ x", data, window=3)
+    assert isinstance(roll, Results)
+    assert repr(roll) == "RollingResult(windows=4, rows=6, coefficients=['Intercept', 'x'], cov='nonrobust')"
+    s = roll.summary()  # y = 1 + 2x exactly: every window estimates (1, 2)
+    np.testing.assert_allclose(s["mean"], [1.0, 2.0], atol=1e-9)
+    np.testing.assert_allclose(s["last"], [1.0, 2.0], atol=1e-9)
+    np.testing.assert_allclose(s["std"], [0.0, 0.0], atol=1e-9)
+    frame = roll.to_frame()
+    assert list(frame.columns) == ["observed", "predicted", "fitted", "nobs", "Intercept", "x", "se_Intercept",
+                                   "se_x", "t_Intercept", "t_x"]
+    np.testing.assert_allclose(frame["predicted"].iloc[3:], 1.0 + 2.0 * x[3:], atol=1e-9)
+    out = roll.save(tmp_path / "roll")
+    assert _manifest(out)["rows"] == {"rolling.csv": 6}
+
+    # a = 1, no state noise, measurement variance 1, x0 ~ N(0, 1): after y1 = 2 the filtered mean is 1 (gain 1/2)
+    kf = kalman_filter(np.array([2.0]), a=1.0, s_v=1.0, s_w=0.0, x0=0.0, p0=1.0)
+    assert isinstance(kf, Results)
+    assert kf.summary().to_dict("records")[0] | {"loglike": 0} == {
+        "n": 1, "a": 1.0, "loglike": 0, "last_filtered": 1.0, "last_filtered_var": 0.5, "last_gain": 0.5}
+    # y1 ~ N(0, 2): log density -0.5 (log(2 pi 2) + 4 / 2)
+    assert kf.loglike == pytest.approx(-0.5 * (np.log(4 * np.pi) + 2.0))
+    assert repr(kf).startswith("FilterResult(n=1, a=1, loglike=")
+    assert (kf.save(tmp_path / "kf") / "kalman_filter.csv").exists()
+
+    fit = ARSignalFit(0.9, 0.1, 0.2, pd.Series({"a": 0.01, "s_v": 0.02, "s_w": 0.03}), -5.0,
+                      np.array([0.5, 0.6]), np.array([0.55, 0.6]))
+    assert isinstance(fit, Results)
+    assert fit.summary().to_dict("index") == {"a": {"estimate": 0.9, "std_error": 0.01},
+                                              "s_v": {"estimate": 0.1, "std_error": 0.02},
+                                              "s_w": {"estimate": 0.2, "std_error": 0.03}}
+    assert repr(fit) == "ARSignalFit(a=0.9, s_v=0.1, s_w=0.2, loglike=-5, n=2)"
+    out = fit.save(tmp_path / "ar")
+    assert _manifest(out)["rows"] == {"ar_signal_params.csv": 3, "ar_signal.csv": 2}

@@ -217,7 +217,7 @@ def _characteristics(out: Path, monthly: pl.DataFrame, macro: pd.DataFrame | Non
 
 
 def _ipca(out: Path, ranked: pd.DataFrame, names: list[str], s: DemoSizes, steps: _Steps) -> dict[int, dict]:
-    from bondpremia.models import IPCA, write_ipca_run
+    from bondpremia.models import IPCA
 
     # instruments: the characteristics that vary across bonds in some month (the macro series never do, and a
     # characteristic without data in this market is 0 for every bond once ranked)
@@ -235,8 +235,9 @@ def _ipca(out: Path, ranked: pd.DataFrame, names: list[str], s: DemoSizes, steps
         for i, k in enumerate(s.ipca_factors):
             model = IPCA(n_factors=k, singular_months="drop").fit(panel, returns="exret_next", chars=usable)
             oos = model.fit_oos(panel, start=start, returns="exret_next", chars=usable)
-            fits[k] = write_ipca_run(model, out / "ipca" / f"k{k}", extra={**oos.as_dict(),
-                                                                         "oos_start": str(start.date())})
+            extra = {**oos.as_dict(), "oos_start": str(start.date())}
+            model.save(out / "ipca" / f"k{k}", extra=extra)
+            fits[k] = {**model.fit_stats(), **extra}
             update(i + 1)
     return fits
 
@@ -305,7 +306,8 @@ def _simulated_taylor_inputs(data_sim: Any) -> tuple[pd.DataFrame, pd.Series]:
 
 def _taylor(out: Path, sim: Any, real_data: Path | None, s: DemoSizes, steps: _Steps, notes: list[str]
             ) -> dict[str, Any]:
-    from bondpremia.portfolio import taylor_rule_strategy, write_taylor_run
+    from bondpremia.portfolio import taylor_rule_strategy
+    from bondpremia.report.files import taylor_figures
 
     with steps.step("Taylor-rule strategy"):
         rates_file = _real(real_data, "market/taylor_rule_monthly.csv", notes)
@@ -327,8 +329,9 @@ def _taylor(out: Path, sim: Any, real_data: Path | None, s: DemoSizes, steps: _S
             rates, asset = _simulated_taylor_inputs(sim)
             title = "a simulated 2-year zero"
         result = taylor_rule_strategy(rates, asset, window=s.taylor_window)
-        payload = write_taylor_run(result, out / "taylor", window=s.taylor_window, publication_lag=1,
-                                   title=f"Taylor-rule strategy on {title} ({s.taylor_window}-month window)")
+        heading = f"Taylor-rule strategy on {title} ({s.taylor_window}-month window)"
+        result.save(out / "taylor", draw=lambda folder: taylor_figures(folder, result, heading))
+        payload = result.stats()
     st = payload["statistics"]
     return {"asset": title, "start": payload["start"], "end": payload["end"],
             "sharpe": {k: v.get("sharpe_ann") for k, v in st.items()}}

@@ -101,7 +101,8 @@ def test_fama_macbeth_against_per_date_regressions():
         ret = 0.01 + x @ np.array([0.02 + 0.01 * rng.standard_normal(), -0.01]) + 0.05 * rng.standard_normal(n)
         rows.append(pd.DataFrame({"id": np.arange(n), "date": d, "ret": ret, "a": x[:, 0], "b": x[:, 1]}))
     panel = pd.concat(rows, ignore_index=True)
-    out = fama_macbeth(panel, "ret", ["a", "b"], lags=3)
+    res = fama_macbeth(panel, "ret", ["a", "b"], lags=3)
+    out = res.summary()
     slopes = []
     for _, g in panel.groupby("date"):
         X = np.column_stack([np.ones(len(g)), g[["a", "b"]].to_numpy()])
@@ -118,6 +119,10 @@ def test_fama_macbeth_against_per_date_regressions():
     se = np.sqrt(np.diag(S) / t)
     np.testing.assert_allclose(out["estimate"].to_numpy(), mean, rtol=1e-10)
     np.testing.assert_allclose(out["std_error"].to_numpy(), se, rtol=1e-8)
+    # the result keeps linearmodels' and the slopes of every date
+    np.testing.assert_allclose(res.to_frame().to_numpy(), slopes, rtol=1e-10)
+    assert res.lags == 3 and res.result.params.index.tolist() == ["const", "a", "b"]
+    assert repr(res) == "FamaMacBethResult(dates=60, observations=4800, regressors=['const', 'a', 'b'], lags=3)"
 
 
 @pytest.mark.realdata

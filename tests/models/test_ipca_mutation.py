@@ -17,8 +17,9 @@ import pandas as pd
 import pytest
 
 from bondpremia.errors import ConvergenceError, InputError
-from bondpremia.models import IPCA, write_ipca_run
+from bondpremia.models import IPCA
 from bondpremia.models import ipca as mod
+from bondpremia.rundir import require_run
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -251,7 +252,7 @@ def test_instruments_and_constant():
     assert IPCA(1)._instruments(df.assign(one=1.0), [*chars, "one"], "ret", "id", "date") == [*chars, "one"]
     assert IPCA(1)._instruments(df, ["c0", "constant"], "ret", "id", "date") == ["c0", "constant"]
     m = IPCA(1).fit(df, chars=chars)
-    assert m.chars_ == [*chars, "constant"] and m.summary()["constant"] is True
+    assert m.chars_ == [*chars, "constant"] and m.fit_stats()["constant"] is True
 
 
 def test_to_pandas_multiindex_and_polars():
@@ -471,7 +472,7 @@ def test_fit_matches_reference_als(k, intercept):
     pred = m.predict(df, kind="predictive")
     assert pred.name == "ipca_predictive" and m.predict(df).name == "ipca_total"
     np.testing.assert_allclose(pred.to_numpy(), z @ (gb @ lam + ga_), atol=1e-8)
-    s = m.summary()
+    s = m.fit_stats()
     assert s == {"n_factors": k, "intercept": intercept, "constant": False, "n_iter": m.n_iter_,
                  "r2_total": m.r2_total_, "r2_pred": m.r2_pred_, "r2_total_x": m.r2_total_x_,
                  "r2_pred_x": m.r2_pred_x_, "n_months": 10, "n_dropped": 0}
@@ -671,16 +672,18 @@ def test_bootstrap_pvalue_counts_ties():
 # ---------------------------------------------------------------------------------------------------------------
 # output files
 # ---------------------------------------------------------------------------------------------------------------
-def test_write_ipca_run(tmp_path):
+def test_save_writes_the_ipca_fit_run(tmp_path):
     df, chars = _panel(seed=101, alpha=[0.1, 0, 0])
     m = IPCA(1, intercept=True, constant=False).fit(df, chars=chars)
     out = tmp_path / "a" / "b"
-    result = write_ipca_run(m, out, {"extra": np.float64(0.5)})
+    assert m.save(out, extra={"extra": np.float64(0.5)}, options={"factors": 1}) == out
     text = (out / "fit.json").read_text()
     expected = {"n_factors": 1, "intercept": True, "constant": False, "n_iter": m.n_iter_,
                 "r2_total": m.r2_total_, "r2_pred": m.r2_pred_, "r2_total_x": m.r2_total_x_,
                 "r2_pred_x": m.r2_pred_x_, "n_months": 10, "n_dropped": 0, "extra": 0.5}
-    assert result == expected and json.loads(text) == expected
+    assert json.loads(text) == expected
+    manifest = require_run(out, "ipca fit")
+    assert manifest["options"] == {"factors": 1} and manifest["rows"] == {"gamma.csv": 3, "factors.csv": 10}
     assert text.startswith('{\n  "n_factors": 1,\n')
     gamma = (out / "gamma.csv").read_text().splitlines()
     assert gamma[0] == "characteristic,f1,alpha" and gamma[1].startswith("c0,")
@@ -688,7 +691,7 @@ def test_write_ipca_run(tmp_path):
     np.testing.assert_allclose(back["alpha"], m.gamma_alpha_.to_numpy(), rtol=1e-12)
     assert (out / "factors.csv").read_text().splitlines()[0] == "date,f1"
     plain = IPCA(1, constant=False).fit(df, chars=chars)
-    write_ipca_run(plain, tmp_path / "c")
+    plain.save(tmp_path / "c")
     assert (tmp_path / "c" / "gamma.csv").read_text().splitlines()[0] == "characteristic,f1"
 
 
@@ -833,11 +836,12 @@ def test_beta_restricted_non_convergence(monkeypatch):
     assert str(err.value) == "the restricted IPCA (W_beta null) did not converge"
 
 
-def test_write_ipca_run_names_the_date_column(tmp_path):
+def test_save_names_the_date_column(tmp_path):
     df, chars = _panel(seed=151)
     m = IPCA(1, constant=False).fit(df.rename(columns={"date": "month"}), chars=chars, date="month")
-    result = write_ipca_run(m, tmp_path, {"x": np.float32(0.25)})
-    assert result["x"] == 0.25 and json.loads((tmp_path / "fit.json").read_text())["x"] == 0.25
+    m.save(tmp_path / "run", extra={"x": np.float32(0.25)})
+    tmp_path = tmp_path / "run"
+    assert json.loads((tmp_path / "fit.json").read_text())["x"] == 0.25
     assert (tmp_path / "factors.csv").read_text().splitlines()[0] == "date,f1"  # the documented header
 
 

@@ -21,7 +21,9 @@ IDX = pd.date_range("2020-01-31", periods=5, freq="ME")
 def test_hand_computed_timing_and_costs():
     signal = pd.Series([1.0, -2.0, 0.5, 0.0, 3.0], index=IDX)
     ret = pd.Series([0.01, 0.02, -0.01, 0.03, 0.04], index=IDX)
-    out = signal_backtest(signal, ret, cost_bps=10)
+    res = signal_backtest(signal, ret, cost_bps=10)
+    out = res.returns
+    assert res.settings == {"holding": 1, "cost_bps": 10, "sizing": "sign"} and res.to_frame() is out
     # positions: sign of the previous signal -> Feb +1, Mar -1, Apr +1, May 0
     assert out["position"].tolist() == [1.0, -1.0, 1.0, 0.0]
     assert out["gross"].tolist() == pytest.approx([0.02, 0.01, 0.03, 0.0])
@@ -33,7 +35,7 @@ def test_hand_computed_timing_and_costs():
 def test_overlapping_cohorts():
     signal = pd.Series([1.0, 1.0, -1.0, -1.0, 1.0], index=IDX)
     ret = pd.Series(0.01, index=IDX)
-    out = signal_backtest(signal, ret, holding=2)
+    out = signal_backtest(signal, ret, holding=2).returns
     # cohorts opened at Jan..Apr, each held two months: Mar (1+1)/2, Apr (1-1)/2, May (-1-1)/2
     assert out["position"].tolist() == [1.0, 0.0, -1.0]
 
@@ -45,11 +47,11 @@ def test_no_look_ahead(cut, holding, rnd):
     rng = np.random.default_rng(rnd.randint(0, 2**31))
     signal = pd.Series(rng.standard_normal(40), index=idx)
     ret = pd.Series(0.02 * rng.standard_normal(40), index=idx)
-    base = signal_backtest(signal, ret, holding=holding, cost_bps=5)
+    base = signal_backtest(signal, ret, holding=holding, cost_bps=5).returns
     s2, r2 = signal.copy(), ret.copy()
     s2.iloc[cut + 1:] = rng.standard_normal(39 - cut)  # signals known after date `cut` change
     r2.iloc[cut + 1:] = rng.standard_normal(39 - cut)  # and so do later returns
-    moved = signal_backtest(s2, r2, holding=holding, cost_bps=5)
+    moved = signal_backtest(s2, r2, holding=holding, cost_bps=5).returns
     known = base.index <= idx[cut]
     pd.testing.assert_frame_equal(base[known].drop(columns="signal"), moved[known].drop(columns="signal"))
     # the position held over cut+1 was fixed at the end of cut
@@ -83,7 +85,7 @@ def test_taylor_rule_signal_and_etf_returns_on_real_data():
     # the signal dated at the end of Feb 2010 comes from data of January 2010 and a window ending December 2009
     jan = rates.loc["2010-01-01"]
     assert sig.loc["2010-02-28", "observed"] == pytest.approx(jan["FEDFUNDS"])
-    out = taylor_rule_strategy(rates, shy, window=36)
+    out = taylor_rule_strategy(rates, shy, window=36).returns
     assert out.index.min() > shy.index.min() and out["position"].abs().max() == 1.0
     # the March 2010 position is the sign of the February 2010 signal
     assert out.loc["2010-03-31", "position"] == np.sign(sig.loc["2010-02-28", "signal"])

@@ -14,9 +14,9 @@ from bondpremia.portfolio.performance import (
     infer_periods_per_year,
     max_drawdown,
     performance_stats,
-    tear_sheet,
     turnover,
 )
+from bondpremia.report.files import write_tear_sheet
 
 IDX = pd.date_range("2020-01-31", periods=5, freq="ME")
 R = pd.Series([0.10, -0.05, 0.02, -0.10, 0.08], index=IDX, name="s")
@@ -100,7 +100,7 @@ def test_tear_sheet_renders(tmp_path):
 
     plt.Figure.savefig = spy
     try:
-        out = tear_sheet(r, tmp_path / "t.png", title="test")
+        out = write_tear_sheet(r, tmp_path / "t.png", title="test")
     finally:
         plt.Figure.savefig = orig
     assert out.stat().st_size > 20_000

@@ -206,7 +206,30 @@ def _figure_cases() -> dict[str, tuple[tuple[Any, ...], dict[str, str]]]:
         "replication_bars": ((pd.DataFrame({"model": ["pcr3"] * 2, "label": ["PCA (3)"] * 2,
                                             "timing": ["bbt", "purged"], "maturity": ["EW"] * 2,
                                             "r2oos": [-2.2, -11.2], "paper": [1.0, 1.0]}),), {"x": "(%)"}),
+        "taylor_rule": ((pd.DataFrame({"observed": [1.0, 1.5] * 3, "predicted": [1.2] * 6}, index=dates), 36),
+                        {"y": "(% per year)"}),
+        "tear_sheet": ((pd.DataFrame({"net": [0.01, -0.02, 0.0, 0.01, -0.01, 0.02]}, index=dates),), {}),
     }
+
+
+def test_tear_sheet_and_taylor_rule_plot_their_data() -> None:
+    dates = pd.date_range("2015-01-31", periods=4, freq="ME")
+    net = pd.Series([0.10, -0.50, 0.20, 0.0], index=dates, name="net")
+    fig = F.tear_sheet(net)
+    wealth, drawdown = fig.axes[0].lines[0], fig.axes[1].lines[0]
+    # wealth 1.1, 0.55, 0.66, 0.66; its running peak 1.1 from the start: drawdowns 0, -50, -40, -40 (%)
+    np.testing.assert_allclose(wealth.get_ydata(), [1.1, 0.55, 0.66, 0.66])
+    np.testing.assert_allclose(drawdown.get_ydata(), [0.0, -50.0, -40.0, -40.0])
+    heights = [p.get_height() for p in fig.axes[3].patches]
+    assert sum(heights) == 4  # every period in the histogram
+    plt.close(fig)
+    frame = pd.DataFrame({"observed": [1.0, 1.5, 2.0, 2.5], "predicted": [1.2, 1.4, 2.4, 2.0]}, index=dates)
+    fig = F.taylor_rule(frame, 36)
+    observed, predicted = fig.axes[0].lines
+    np.testing.assert_allclose(observed.get_ydata(), [1.0, 1.5, 2.0, 2.5])
+    np.testing.assert_allclose(predicted.get_ydata(), [1.2, 1.4, 2.4, 2.0])
+    assert "36-month" in predicted.get_label()
+    plt.close(fig)
 
 
 @pytest.mark.parametrize("name", F.__all__)
@@ -313,10 +336,10 @@ matplotlib.use("pdf")
 import matplotlib.pyplot as plt
 import pandas as pd
 from bondpremia.report import figures as F
-from bondpremia.portfolio.performance import tear_sheet
+from bondpremia.report.files import write_tear_sheet
 dates = pd.date_range("2020-01-31", periods=24, freq="ME")
 F.strategy_cumulative(pd.DataFrame({{"net": 0.01}}, index=dates)).savefig(r"{tmp_path / 'a.png'}")
-tear_sheet(pd.Series(0.01, index=dates, name="net"), r"{tmp_path / 'b.png'}")
+write_tear_sheet(pd.Series(0.01, index=dates, name="net"), r"{tmp_path / 'b.png'}")
 assert matplotlib.get_backend() == "pdf", matplotlib.get_backend()
 assert plt.get_fignums() == [], plt.get_fignums()
 """

@@ -11,7 +11,7 @@ import typer
 
 from bondpremia.cli._common import read_panel
 from bondpremia.errors import InputError
-from bondpremia.rundir import atomic_run, check_out
+from bondpremia.rundir import check_out
 
 app = typer.Typer(help="Instrumented PCA (Kelly-Pruitt-Su 2019) on a long bond-month panel.", no_args_is_help=True)
 
@@ -42,7 +42,7 @@ def fit(
     """Fit IPCA and write the estimates; prints the R-squared values as JSON."""
     import pandas as pd
 
-    from bondpremia.models import IPCA, write_ipca_run  # imported here: the CLI starts fast
+    from bondpremia.models import IPCA  # imported here: the CLI starts fast
     from bondpremia.validate import integer
     check_out(out, force)
 
@@ -79,7 +79,7 @@ def fit(
         if err.column != "n_factors":
             raise
         raise InputError(err.reason, column="--factors") from None
-    result = model.summary()
+    result = model.fit_stats()
     if oos_start is not None:
         try:
             start = pd.Timestamp(oos_start)
@@ -101,7 +101,5 @@ def fit(
     options = {"factors": factors, "intercept": intercept, "constant": constant, "oos_start": oos_start,
                "bootstrap": bootstrap, "returns": returns, "chars": model.chars_, "seed": seed,
                "drop_singular_months": drop_singular_months}
-    with atomic_run(out, "ipca fit", inputs=[chars_file], options=options, force=force) as staged:
-        write_ipca_run(model, staged.path, extra=result)
-        staged.rows.update({"factors.csv": len(model.factors_)})
+    model.save(out, extra=result, options=options, inputs=[chars_file], force=force)
     print(json.dumps(result, indent=2, default=float))

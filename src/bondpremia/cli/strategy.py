@@ -10,7 +10,7 @@ import typer
 
 from bondpremia.cli._common import cli_input
 from bondpremia.errors import InputError
-from bondpremia.rundir import atomic_run, check_out
+from bondpremia.rundir import check_out
 
 app = typer.Typer(help="Signal strategies with explicit timing: a signal known at the end of t trades over t+1.",
                   no_args_is_help=True)
@@ -32,7 +32,8 @@ def taylor(
     import pandas as pd
 
     from bondpremia.data.prices import load_yahoo_prices, monthly_total_returns  # imported here: the CLI starts fast
-    from bondpremia.portfolio.backtest import taylor_rule_strategy, write_taylor_run
+    from bondpremia.portfolio.backtest import taylor_rule_strategy
+    from bondpremia.report.files import taylor_figures
 
     check_out(out, force)
     if not rates.exists():
@@ -48,9 +49,6 @@ def taylor(
     etf_returns = monthly_total_returns(load_yahoo_prices(etf))
     result = cli_input(taylor_rule_strategy, frame, etf_returns, window=window, publication_lag=publication_lag,
                                   cost_bps=cost_bps)
-    options = {"window": window, "publication_lag": publication_lag, "cost_bps": cost_bps}
-    with atomic_run(out, "strategy taylor", inputs=[rates, etf], options=options, force=force) as staged:
-        payload = write_taylor_run(result, staged.path, window=window, publication_lag=publication_lag,
-                                   cost_bps=cost_bps,
-                                   title=f"Taylor-rule strategy on {etf.stem} ({window}-month window)")
-    print(json.dumps(payload, indent=2))
+    title = f"Taylor-rule strategy on {etf.stem} ({window}-month window)"
+    result.save(out, inputs=[rates, etf], force=force, draw=lambda folder: taylor_figures(folder, result, title))
+    print(json.dumps(result.stats(), indent=2))

@@ -10,6 +10,7 @@ from bondpremia.econometrics.kalman import (
     steady_state_gain,
 )
 from bondpremia.econometrics.regression import (
+    FamaMacBethResult,
     RollingResult,
     alpha_regression,
     fama_macbeth,
@@ -20,6 +21,7 @@ from bondpremia.econometrics.regression import (
 
 __all__ = [
     "ARSignalFit",
+    "FamaMacBethResult",
     "FilterResult",
     "RollingResult",
     "alpha_regression",

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ from scipy.signal import lfilter
 from statsmodels.tsa.statespace.mlemodel import MLEModel
 
 from bondpremia.errors import ConvergenceWarning, InputError
+from bondpremia.results import save_tables
 
 
 def _check(a: float, s_v: float, s_w: float) -> None:
@@ -73,9 +75,10 @@ def steady_state_gain(a: float, s_v: float, s_w: float) -> tuple[float, float]:
     return float(p / (p + v)), float(p)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class FilterResult:
-    """Filtered (``x_t|t``) and predicted (``x_t|t-1``) means and variances, gains and the log-likelihood."""
+    """Filtered (``x_t|t``) and predicted (``x_t|t-1``) means and variances, gains and the log-likelihood
+    (:class:`bondpremia.results.Results`: ``to_frame()`` one row a period, ``save(out)`` ``kalman_filter.csv``)."""
 
     filtered: np.ndarray
     filtered_var: np.ndarray
@@ -84,6 +87,22 @@ class FilterResult:
     gain: np.ndarray
     loglike: float
     a: float
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame({"filtered": self.filtered, "filtered_var": self.filtered_var, "predicted": self.predicted,
+                             "predicted_var": self.predicted_var, "gain": self.gain})
+
+    def summary(self) -> pd.DataFrame:
+        """One row: periods, ``a``, log-likelihood, the last filtered mean and variance and the last gain."""
+        return pd.DataFrame([{"n": len(self.filtered), "a": self.a, "loglike": self.loglike,
+                              "last_filtered": self.filtered[-1], "last_filtered_var": self.filtered_var[-1],
+                              "last_gain": self.gain[-1]}])
+
+    def __repr__(self) -> str:
+        return f"FilterResult(n={len(self.filtered)}, a={self.a:.6g}, loglike={self.loglike:.6g})"
+
+    def save(self, out: str | Path, *, force: bool = False) -> Path:
+        return save_tables(out, "kalman filter", {"kalman_filter.csv": self.to_frame()}, force=force)
 
 
 def kalman_filter(y: Any, a: float, s_v: float, s_w: float, x0: float = 0.0, p0: float | None = None) -> FilterResult:
@@ -149,9 +168,11 @@ class _ARSignal(MLEModel):
         self.ssm["state_cov", 0, 0] = params[2]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ARSignalFit:
-    """Maximum-likelihood estimates with standard errors, the log-likelihood and the filtered/smoothed signal."""
+    """Maximum-likelihood estimates with standard errors, the log-likelihood and the filtered/smoothed signal
+    (:class:`bondpremia.results.Results`: ``summary()`` the estimates, ``to_frame()`` the signal, ``save(out)``
+    ``ar_signal_params.csv`` and ``ar_signal.csv``)."""
 
     a: float
     s_v: float
@@ -160,6 +181,22 @@ class ARSignalFit:
     loglike: float
     filtered: np.ndarray
     smoothed: np.ndarray
+
+    def summary(self) -> pd.DataFrame:
+        est = pd.Series({"a": self.a, "s_v": self.s_v, "s_w": self.s_w})
+        return pd.DataFrame({"estimate": est, "std_error": self.std_errors.reindex(est.index)}
+                            ).rename_axis("parameter")
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame({"filtered": self.filtered, "smoothed": self.smoothed})
+
+    def __repr__(self) -> str:
+        return (f"ARSignalFit(a={self.a:.6g}, s_v={self.s_v:.6g}, s_w={self.s_w:.6g}, loglike={self.loglike:.6g}, "
+                f"n={len(self.filtered)})")
+
+    def save(self, out: str | Path, *, force: bool = False) -> Path:
+        return save_tables(out, "ar signal", {"ar_signal_params.csv": self.summary(), "ar_signal.csv": self.to_frame()},
+                           force=force)
 
     def forecast(self, n: int) -> np.ndarray:
         """Forecasts ``a^h x^_T`` for horizons h = 1..n."""

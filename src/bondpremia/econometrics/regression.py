@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,11 +25,14 @@ import statsmodels.api as sm
 from statsmodels.regression.rolling import RollingOLS
 
 from bondpremia.errors import InputError
+from bondpremia.results import save_tables
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class RollingResult:
-    """Coefficients of every window (dated at the window's last row) and one-step-ahead predictions."""
+    """Coefficients of every window (dated at the window's last row) and one-step-ahead predictions
+    (:class:`bondpremia.results.Results`: ``to_frame()`` one row a window, ``summary()`` one row a coefficient,
+    ``save(out)`` ``rolling.csv``)."""
 
     params: pd.DataFrame  # row t: estimated on the window ending at t
     predicted: pd.Series  # row t: x_t' params_{t-1}, out of sample
@@ -38,6 +42,53 @@ class RollingResult:
     bse: pd.DataFrame  # row t: standard errors of params_t (classical or Newey-West, see ``cov``)
     tvalues: pd.DataFrame  # params / bse
     cov: str = "nonrobust"
+
+    def to_frame(self) -> pd.DataFrame:
+        """observed, predicted, fitted, nobs, then per coefficient its estimate, ``se_<name>`` and ``t_<name>``."""
+        return pd.concat([self.observed.rename("observed"), self.predicted, self.fitted, self.nobs.rename("nobs"),
+                          self.params, self.bse.add_prefix("se_"), self.tvalues.add_prefix("t_")], axis=1)
+
+    def summary(self) -> pd.DataFrame:
+        """Per coefficient, over the estimated windows: mean, standard deviation, minimum, maximum and last
+        estimate, and the share of windows with ``|t| > 1.96``."""
+        p = self.params.dropna(how="all")
+        t = self.tvalues.loc[p.index]
+        return pd.DataFrame({"mean": p.mean(), "std": p.std(), "min": p.min(), "max": p.max(), "last": p.iloc[-1],
+                             "share_abs_t_above_1.96": (t.abs() > 1.96).mean()}).rename_axis("coefficient")
+
+    def __repr__(self) -> str:
+        p = self.params.dropna(how="all")
+        return (f"RollingResult(windows={len(p)}, rows={len(self.observed)}, coefficients={list(p.columns)}, "
+                f"cov={self.cov!r})")
+
+    def save(self, out: str | Path, *, force: bool = False) -> Path:
+        return save_tables(out, "rolling regression", {"rolling.csv": self.to_frame()}, force=force)
+
+
+@dataclass(frozen=True, repr=False)
+class FamaMacBethResult:
+    """Fama-MacBeth (1973) estimates (:class:`bondpremia.results.Results`): ``summary()`` the average slopes with
+    their Newey-West standard errors and t-statistics, ``to_frame()`` the slopes of every date, ``result`` the
+    linearmodels result (its ``summary``, ``cov``, ``pvalues``...), ``lags`` the Newey-West lags used."""
+
+    result: Any
+    lags: int
+
+    def summary(self) -> pd.DataFrame:
+        r = self.result
+        return pd.DataFrame({"estimate": r.params, "std_error": r.std_errors, "t_stat": r.tstats})
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.result.all_params
+
+    def __repr__(self) -> str:
+        r = self.result
+        return (f"FamaMacBethResult(dates={r.all_params.shape[0]}, observations={int(r.nobs)}, "
+                f"regressors={list(r.params.index)}, lags={self.lags})")
+
+    def save(self, out: str | Path, *, force: bool = False) -> Path:
+        return save_tables(out, "fama-macbeth", {"fama_macbeth.csv": self.summary().rename_axis("regressor"),
+                                                 "slopes.csv": self.to_frame()}, force=force)
 
 
 # windows x rows x regressors elements per batch of the HAC computation (about 8 bytes each, a few arrays alive)
@@ -198,10 +249,11 @@ def alpha_regression(returns: pd.DataFrame | pd.Series, factors: pd.DataFrame, r
 
 
 def fama_macbeth(panel: pd.DataFrame, y: str, x: list[str], entity: str = "id", date: str = "date",
-                 lags: int | None = None) -> pd.DataFrame:
+                 lags: int | None = None) -> FamaMacBethResult:
     """Fama-MacBeth (1973) regressions of ``y`` on ``x`` (plus a constant) per date, via linearmodels, with
     Newey-West (Bartlett weights ``1 - l/(lags+1)``) standard errors of the average slopes, the autocovariances of
-    the slope series normalized by ``T - 1`` (linearmodels' convention). Returns estimate, std error, t-stat."""
+    the slope series normalized by ``T - 1`` (linearmodels' convention). ``summary()`` of the result gives estimate,
+    std error, t-stat; the linearmodels result is kept in ``result``."""
     from linearmodels import FamaMacBeth
 
     cols = [entity, date, y, *x]
@@ -213,4 +265,4 @@ def fama_macbeth(panel: pd.DataFrame, y: str, x: list[str], entity: str = "id", 
     n_dates = df.index.get_level_values(1).nunique()
     lags = newey_west_lags(n_dates) if lags is None else lags
     res = FamaMacBeth(df[y], exog).fit(cov_type="kernel", kernel="bartlett", bandwidth=lags)
-    return pd.DataFrame({"estimate": res.params, "std_error": res.std_errors, "t_stat": res.tstats})
+    return FamaMacBethResult(res, int(lags))

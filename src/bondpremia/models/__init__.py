@@ -1,5 +1,5 @@
 """Factor models: IPCA (Kelly, Pruitt and Su 2019)."""
 
-from bondpremia.models.ipca import IPCA, BootstrapResult, OOSResult, write_ipca_run
+from bondpremia.models.ipca import IPCA, BootstrapResult, OOSResult
 
-__all__ = ["IPCA", "BootstrapResult", "OOSResult", "write_ipca_run"]
+__all__ = ["IPCA", "BootstrapResult", "OOSResult"]

@@ -26,7 +26,7 @@ quantities on the managed portfolios.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -623,7 +623,8 @@ class IPCA:
         sharpe = float(np.sqrt(mu @ np.linalg.solve(cov, mu)))
         return OOSResult(r2_total, r2_pred, r2_total_x, r2_pred_x, factors, sharpe)
 
-    def summary(self) -> dict[str, Any]:
+    def fit_stats(self) -> dict[str, Any]:
+        """The settings and in-sample fit of a fitted model (the content of ``fit.json``)."""
         return {
             "n_factors": self.n_factors, "intercept": self.intercept, "constant": CONSTANT in self.chars_,
             "n_iter": self.n_iter_,
@@ -631,24 +632,74 @@ class IPCA:
             "r2_pred_x": self.r2_pred_x_, "n_months": len(self.factors_), "n_dropped": self.n_dropped_,
         }
 
+    def summary(self) -> pd.DataFrame:
+        """:meth:`fit_stats` as a printable table (one row a statistic, column ``value``)."""
+        return pd.DataFrame({"value": pd.Series(self.fit_stats(), dtype=object)}).rename_axis("statistic")
+
+    def to_frame(self) -> pd.DataFrame:
+        """The estimated factors: one row a month, one column a factor (``f1``, ...)."""
+        return self.factors_
+
     def to_json(self) -> str:
-        return json.dumps(self.summary(), indent=2)
+        return json.dumps(self.fit_stats(), indent=2)
+
+    def __repr__(self) -> str:
+        head = f"IPCA(n_factors={self.n_factors}, intercept={self.intercept}"
+        if not hasattr(self, "factors_"):
+            return head + ", not fitted)"
+        f = self.factors_.index
+        return (f"{head}, fitted: {len(f)} months ({f.min():%Y-%m}..{f.max():%Y-%m}), {len(self.chars_)} "
+                f"instruments, r2_total={self.r2_total_:.4f}, r2_pred={self.r2_pred_:.4f})")
+
+    def save(self, out: str | Path, *, extra: dict[str, Any] | None = None, options: dict[str, Any] | None = None,
+             inputs: Sequence[str | Path | None] = (), force: bool = False) -> Path:
+        """The run folder of ``bondpremia ipca fit`` (atomic): ``fit.json`` (:meth:`fit_stats` plus ``extra``, e.g.
+        out-of-sample R^2s), ``gamma.csv`` (characteristic x factor loadings, with ``alpha`` when estimated) and
+        ``factors.csv`` (date x factor). ``bondpremia report`` reads these files."""
+        from bondpremia.results import save_tables
+
+        gamma = self.gamma_.copy()
+        if self.gamma_alpha_ is not None:
+            gamma["alpha"] = self.gamma_alpha_
+        return save_tables(out, "ipca fit", {"fit.json": {**self.fit_stats(), **(extra or {})},
+                                             "gamma.csv": gamma.rename_axis("characteristic"),
+                                             "factors.csv": self.factors_.rename_axis("date")},
+                           options=options, inputs=inputs, force=force)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class BootstrapResult:
-    """A bootstrap test: the statistic, its bootstrap draws under the null, and the p-value."""
+    """A bootstrap test: the statistic, its bootstrap draws under the null, and the p-value
+    (:class:`bondpremia.results.Results`; ``to_frame()`` the draws, ``save(out)`` ``bootstrap.csv`` and
+    ``draws.csv``)."""
 
     statistic: float
     draws: FloatArray
     pvalue: float
 
+    def summary(self) -> pd.DataFrame:
+        return pd.DataFrame([{"statistic": self.statistic, "pvalue": self.pvalue, "n_draws": len(self.draws)}])
 
-@dataclass(frozen=True)
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame({"draw": self.draws})
+
+    def __repr__(self) -> str:
+        return f"BootstrapResult(statistic={self.statistic:.6g}, pvalue={self.pvalue:.4f}, draws={len(self.draws)})"
+
+    def save(self, out: str | Path, *, force: bool = False) -> Path:
+        from bondpremia.results import save_tables
+
+        return save_tables(out, "ipca bootstrap", {"bootstrap.csv": self.summary(), "draws.csv": self.to_frame()},
+                           force=force)
+
+
+@dataclass(frozen=True, repr=False)
 class OOSResult:
     """Out-of-sample IPCA fit: uncentered R^2 (total and predictive, on observations and managed portfolios),
     the out-of-sample factors, and the per-period Sharpe ratio of their ex-post tangency portfolio
-    (``sqrt(mu' Sigma^{-1} mu)``; multiply by sqrt(12) to annualize monthly data)."""
+    (``sqrt(mu' Sigma^{-1} mu)``; multiply by sqrt(12) to annualize monthly data).
+    :class:`bondpremia.results.Results`: ``summary()`` the statistics, ``to_frame()`` the factors, ``save(out)``
+    ``oos.json`` and ``oos_factors.csv``."""
 
     r2_total: float
     r2_pred: float
@@ -660,6 +711,24 @@ class OOSResult:
     def as_dict(self) -> dict[str, float]:
         return {"r2_total_oos": self.r2_total, "r2_pred_oos": self.r2_pred, "r2_total_x_oos": self.r2_total_x,
                 "r2_pred_x_oos": self.r2_pred_x, "tangency_sharpe_oos": self.tangency_sharpe}
+
+    def summary(self) -> pd.DataFrame:
+        return pd.DataFrame({"value": pd.Series(self.as_dict())}).rename_axis("statistic")
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.factors
+
+    def __repr__(self) -> str:
+        f = self.factors.index
+        span = f"{f.min():%Y-%m}..{f.max():%Y-%m}" if len(f) else "no month"
+        return (f"OOSResult(months={len(f)} ({span}), factors={self.factors.shape[1]}, "
+                f"r2_total={self.r2_total:.4f}, r2_pred={self.r2_pred:.4f})")
+
+    def save(self, out: str | Path, *, force: bool = False) -> Path:
+        from bondpremia.results import save_tables
+
+        return save_tables(out, "ipca oos", {"oos.json": self.as_dict(),
+                                             "oos_factors.csv": self.factors.rename_axis("date")}, force=force)
 
 
 def _r2(p: _Panel, b: FloatArray) -> tuple[float, float]:
@@ -674,19 +743,3 @@ def _r2(p: _Panel, b: FloatArray) -> tuple[float, float]:
     ex = p.X - np.einsum("tlm,tm->tl", p.W, b)
     r2_x = 1.0 - (ex**2).sum() / (p.X**2).sum()
     return float(r2_obs), float(r2_x)
-
-
-def write_ipca_run(model: IPCA, out: str | Path, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Write a fitted model's ``fit.json`` (its :meth:`IPCA.summary` plus ``extra``, e.g. out-of-sample R^2s),
-    ``gamma.csv`` (characteristic x factor loadings, with ``alpha`` when estimated) and ``factors.csv`` (date x
-    factor) into ``out``; returns the ``fit.json`` payload. ``bondpremia report`` reads these files."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    result = {**model.summary(), **(extra or {})}
-    gamma = model.gamma_.copy()
-    if model.gamma_alpha_ is not None:
-        gamma["alpha"] = model.gamma_alpha_
-    gamma.to_csv(out / "gamma.csv", index_label="characteristic")
-    model.factors_.to_csv(out / "factors.csv", index_label="date")
-    (out / "fit.json").write_text(json.dumps(result, indent=2, default=float))
-    return result

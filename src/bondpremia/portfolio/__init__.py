@@ -1,17 +1,16 @@
 """Portfolios: quantile sorts, signal backtests with explicit timing, performance statistics."""
 
 from bondpremia.portfolio.backtest import (
+    BacktestResult,
     signal_backtest,
     taylor_rule_signal,
     taylor_rule_strategy,
-    write_taylor_run,
 )
 from bondpremia.portfolio.performance import (
     infer_periods_per_year,
     max_drawdown,
     performance_stats,
     performance_summary,
-    tear_sheet,
     turnover,
 )
 from bondpremia.portfolio.sorts import (
@@ -24,13 +23,13 @@ from bondpremia.portfolio.sorts import (
 )
 
 __all__ = [
+    "BacktestResult",
     "SortResult",
     "bivariate_sort",
     "infer_periods_per_year",
     "max_drawdown",
     "performance_stats",
     "performance_summary",
-    "tear_sheet",
     "turnover",
     "portfolio_returns",
     "quantile_portfolios",
@@ -39,5 +38,4 @@ __all__ = [
     "taylor_rule_strategy",
     "univariate_sort",
     "write_sort",
-    "write_taylor_run",
 ]

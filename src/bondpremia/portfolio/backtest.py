@@ -8,7 +8,8 @@ average of the h live cohorts (Jegadeesh and Titman 1993 overlapping portfolios)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +20,72 @@ from bondpremia.econometrics.regression import rolling_regression
 from bondpremia.errors import InputError
 
 
+@dataclass(frozen=True, repr=False)
+class BacktestResult:
+    """A backtest (:class:`bondpremia.results.Results`).
+
+    ``returns`` has one row a period (dated at the end of the period a return is earned) and the columns signal,
+    position, asset_return, gross, cost, net (decimals per period), plus observed and predicted for the Taylor
+    rule. ``settings`` are the backtest's options. ``summary()`` is :func:`performance_summary` of the strategy's
+    net return and of buy-and-hold; ``save(out)`` writes ``returns.csv`` and ``stats.json`` (the command's files).
+    """
+
+    returns: pd.DataFrame
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    command: str = "strategy backtest"
+
+    def series(self) -> pd.DataFrame:
+        """The strategy's net return and buy-and-hold, the two series the statistics describe."""
+        return pd.DataFrame({"strategy": self.returns["net"], "buy_and_hold": self.returns["asset_return"]})
+
+    def summary(self) -> pd.DataFrame:
+        from bondpremia.portfolio.performance import performance_summary
+
+        return performance_summary(self.series())
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.returns
+
+    def stats(self) -> dict[str, Any]:
+        """The content of ``stats.json``: the settings, the first and last period and :meth:`summary`."""
+        import json
+
+        idx = self.returns.index
+        return {**self.settings, "start": str(idx.min().date()), "end": str(idx.max().date()),
+                "statistics": json.loads(self.summary().to_json(double_precision=15, date_format="iso"))}
+
+    def __repr__(self) -> str:
+        idx = self.returns.index
+        span = f"{idx.min():%Y-%m}..{idx.max():%Y-%m}" if len(idx) else "no period"
+        opts = ", ".join(f"{k}={v}" for k, v in self.settings.items())
+        return f"BacktestResult(periods={len(idx)} ({span}){', ' + opts if opts else ''})"
+
+    def save(self, out: str | Path, *, options: Mapping[str, Any] | None = None,
+             inputs: Sequence[str | Path | None] = (), force: bool = False,
+             draw: Callable[[Path], Any] | None = None) -> Path:
+        """``returns.csv`` and ``stats.json`` in the run folder ``out`` (atomic); ``draw(folder)``, when given,
+        adds figures in the same run (e.g. :func:`bondpremia.report.files.taylor_figures`)."""
+        from bondpremia.results import write_tables
+        from bondpremia.rundir import atomic_run
+
+        with atomic_run(out, self.command, inputs=inputs, options=options if options is not None else self.settings,
+                        force=force) as run:
+            run.rows.update(write_tables(run.path, {"returns.csv": self.returns.rename_axis("date"),
+                                                    "stats.json": self.stats()}))
+            if draw is not None:
+                draw(run.path)
+        return Path(out)
+
+
 def signal_backtest(signal: pd.Series, returns: pd.Series, *, holding: int = 1, cost_bps: float = 0.0,
-                    sizing: str | Callable[[pd.Series], pd.Series] = "sign") -> pd.DataFrame:
+                    sizing: str | Callable[[pd.Series], pd.Series] = "sign") -> BacktestResult:
     """Backtest a trading signal on one asset.
 
     ``signal`` (dated when it is known) and ``returns`` (simple returns, dated at the end of the period they are
     earned over) must share one regular index. ``sizing``: ``"sign"`` (+1 long, -1 short, 0 flat), ``"raw"`` (the
     signal is the position) or a function from the signal to positions. ``cost_bps`` is charged on the traded
-    notional. Returns a DataFrame with columns signal, position, asset_return, gross, cost, net; periods before the
-    first position are dropped.
+    notional. Returns a :class:`BacktestResult` whose ``returns`` has the columns signal, position, asset_return,
+    gross, cost, net; periods before the first position are dropped.
     """
     if holding < 1:
         raise InputError("holding must be at least one period", column="holding")
@@ -52,7 +110,8 @@ def signal_backtest(signal: pd.Series, returns: pd.Series, *, holding: int = 1, 
     if out["asset_return"].loc[out["position"].notna()].isna().any():
         bad = out.index[out["position"].notna() & out["asset_return"].isna()][:5]
         raise InputError(f"asset returns are missing (NaN) for dates {list(bad)}", column="returns")
-    return out.loc[out["position"].notna()]
+    settings = {"holding": holding, "cost_bps": cost_bps, "sizing": sizing if isinstance(sizing, str) else "function"}
+    return BacktestResult(out.loc[out["position"].notna()], settings)
 
 
 def taylor_rule_signal(rates: pd.DataFrame, window: int = 36, publication_lag: int = 1,
@@ -81,7 +140,7 @@ def taylor_rule_signal(rates: pd.DataFrame, window: int = 36, publication_lag: i
 
 
 def taylor_rule_strategy(rates: pd.DataFrame, etf_returns: pd.Series, window: int = 36, publication_lag: int = 1,
-                         cost_bps: float = 0.0) -> pd.DataFrame:
+                         cost_bps: float = 0.0) -> BacktestResult:
     """Long the ETF over month t+1 when the Taylor-rule fed funds rate predicted out of sample for the latest
     published month is above the observed rate, short when below (the worked example of the strategy lab).
 
@@ -94,39 +153,7 @@ def taylor_rule_strategy(rates: pd.DataFrame, etf_returns: pd.Series, window: in
     common = sig.index.intersection(etf_returns.dropna().index)
     if len(common) < 3:
         raise InputError("the rates and the ETF returns share fewer than 3 months", column="etf")
-    out = signal_backtest(sig.loc[common, "signal"], etf_returns.loc[common], cost_bps=cost_bps)
-    return out.join(sig[["observed", "predicted"]])
-
-
-def write_taylor_run(result: pd.DataFrame, out: str | Path, *, window: int, publication_lag: int,
-                     cost_bps: float = 0.0, title: str = "Taylor-rule strategy") -> dict[str, Any]:
-    """Write a :func:`taylor_rule_strategy` result into ``out``: ``returns.csv`` (the backtest, dated at the
-    month a return is earned), ``stats.json`` (the settings and :func:`performance_summary` of the strategy's
-    net return and buy-and-hold, monthly), the tear sheet ``strategy.png`` and ``taylor_rule.png`` (observed
-    against predicted fed funds rate). Returns the ``stats.json`` payload."""
-    import json
-
-    from matplotlib.figure import Figure
-
-    from bondpremia.portfolio.performance import performance_summary, tear_sheet
-
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    result.to_csv(out / "returns.csv", index_label="date")
-    series = pd.DataFrame({"strategy": result["net"], "buy_and_hold": result["asset_return"]})
-    stats = performance_summary(series, periods_per_year=12)
-    payload = {"window": window, "publication_lag": publication_lag, "cost_bps": cost_bps,
-               "start": str(result.index.min().date()), "end": str(result.index.max().date()),
-               "statistics": json.loads(stats.to_json(double_precision=15, date_format="iso"))}
-    (out / "stats.json").write_text(json.dumps(payload, indent=2))
-    tear_sheet(series, out / "strategy.png", title=title)
-    fig = Figure(figsize=(10, 4.5))
-    ax = fig.subplots()
-    ax.plot(result.index, result["observed"], label="observed fed funds rate")
-    ax.plot(result.index, result["predicted"], label=f"Taylor rule, rolling {window}-month fit, out of sample")
-    ax.set(xlabel="date (month the signal is known)", ylabel="federal funds rate (% per year)",
-           title="Taylor rule: predicted vs observed fed funds rate")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "taylor_rule.png", dpi=110)
-    return payload
+    out = signal_backtest(sig.loc[common, "signal"], etf_returns.loc[common], cost_bps=cost_bps).returns
+    return BacktestResult(out.join(sig[["observed", "predicted"]]),
+                          {"window": window, "publication_lag": publication_lag, "cost_bps": cost_bps},
+                          command="strategy taylor")

@@ -1,4 +1,5 @@
-"""Performance statistics of return series (decimal simple returns per period) and a one-page tear sheet.
+"""Performance statistics of return series (decimal simple returns per period); the one-page tear sheet is
+:func:`bondpremia.report.figures.tear_sheet`.
 
 Definitions (``T`` observations, ``p`` periods per year):
 
@@ -18,7 +19,6 @@ Definitions (``T`` observations, ``p`` periods per year):
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -128,33 +128,3 @@ def performance_summary(returns: pd.DataFrame | pd.Series, rf: float | pd.Series
 def turnover(weights: pd.DataFrame) -> float:
     """Average one-way turnover ``mean_t 0.5 * sum_i |w_i,t - w_i,t-1|`` of a weight panel (dates x assets)."""
     return float((weights.fillna(0).diff().abs().sum(axis=1) * 0.5).iloc[1:].mean())
-
-
-def tear_sheet(returns: pd.DataFrame | pd.Series, path: str | Path, title: str = "Performance",
-               periods_per_year: int | None = None) -> Path:
-    """One-page figure: cumulative wealth, drawdowns, rolling 12-period volatility and the return histogram."""
-    from matplotlib.figure import Figure
-
-    frame = returns.to_frame() if isinstance(returns, pd.Series) else returns
-    p = periods_per_year or infer_periods_per_year(frame.index)
-    fig = Figure(figsize=(11, 7.5))
-    axes = fig.subplots(2, 2)
-    (a_w, a_d), (a_v, a_h) = axes
-    for col in frame.columns:
-        r = frame[col].dropna()
-        wealth = (1 + r).cumprod()
-        a_w.plot(wealth.index, wealth, label=str(col))
-        a_d.plot(wealth.index, 100 * (wealth / wealth.cummax().clip(lower=1.0) - 1), label=str(col))
-        a_v.plot(r.index, 100 * r.rolling(12).std() * np.sqrt(p), label=str(col))
-        a_h.hist(100 * r, bins=30, alpha=0.5, label=str(col))
-    a_w.set(title="Cumulative wealth", xlabel="date", ylabel="wealth of 1 invested")
-    a_d.set(title="Drawdown", xlabel="date", ylabel="drawdown (%)")
-    a_v.set(title="Rolling 12-period volatility", xlabel="date", ylabel="annualized volatility (%)")
-    a_h.set(title="Return distribution", xlabel="return per period (%)", ylabel="number of periods")
-    for ax in axes.ravel():
-        ax.legend(fontsize=8)
-    fig.suptitle(title)
-    fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, dpi=110)
-    return out

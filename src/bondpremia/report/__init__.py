@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bondpremia.report.files import forecast_figures
+from bondpremia.report.files import forecast_figures, taylor_figures, write_tear_sheet
 from bondpremia.report.html import REPORT_SECTIONS, render_report, write_report
 
-__all__ = ["REPORT_SECTIONS", "forecast_figures", "render_report", "write_report"]
+__all__ = ["REPORT_SECTIONS", "forecast_figures", "render_report", "taylor_figures", "write_report",
+           "write_tear_sheet"]

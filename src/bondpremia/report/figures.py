@@ -36,6 +36,8 @@ __all__ = [
     "sort_means",
     "strategy_cumulative",
     "strategy_drawdown",
+    "taylor_rule",
+    "tear_sheet",
 ]
 
 
@@ -261,3 +263,46 @@ def _month_label(value: object) -> str:
         return pd.Timestamp(value).strftime("%Y-%m")  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return str(value)
+
+
+def tear_sheet(returns: pd.DataFrame | pd.Series, title: str = "Performance",
+               periods_per_year: int | None = None) -> Figure:
+    """One page: cumulative wealth, drawdowns, rolling 12-period volatility and the return histogram of every
+    column (decimal simple returns per period)."""
+    from bondpremia.portfolio.performance import infer_periods_per_year
+
+    frame = returns.to_frame() if isinstance(returns, pd.Series) else returns
+    p = periods_per_year or infer_periods_per_year(frame.index)
+    fig = Figure(figsize=(11, 7.5))
+    axes = fig.subplots(2, 2)
+    (a_w, a_d), (a_v, a_h) = axes
+    for col in frame.columns:
+        r = frame[col].dropna()
+        wealth = (1 + r).cumprod()
+        a_w.plot(wealth.index, wealth, label=str(col))
+        a_d.plot(wealth.index, 100 * (wealth / wealth.cummax().clip(lower=1.0) - 1), label=str(col))
+        a_v.plot(r.index, 100 * r.rolling(12).std() * np.sqrt(p), label=str(col))
+        a_h.hist(100 * r, bins=30, alpha=0.5, label=str(col))
+    a_w.set(title="Cumulative wealth", xlabel="date", ylabel="wealth of 1 invested")
+    a_d.set(title="Drawdown", xlabel="date", ylabel="drawdown (%)")
+    a_v.set(title="Rolling 12-period volatility", xlabel="date", ylabel="annualized volatility (%)")
+    a_h.set(title="Return distribution", xlabel="return per period (%)", ylabel="number of periods")
+    for ax in axes.ravel():
+        ax.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def taylor_rule(returns: pd.DataFrame, window: int) -> Figure:
+    """Observed against predicted (rolling ``window``-month Taylor rule, out of sample) fed funds rate, in percent
+    per year, dated at the month the signal is known (the ``observed`` and ``predicted`` columns of
+    :func:`bondpremia.portfolio.taylor_rule_strategy`)."""
+    fig, ax = _figure((10, 4.5))
+    ax.plot(returns.index, returns["observed"], label="observed fed funds rate")
+    ax.plot(returns.index, returns["predicted"], label=f"Taylor rule, rolling {window}-month fit, out of sample")
+    ax.set(xlabel="date (month the signal is known)", ylabel="federal funds rate (% per year)",
+           title="Taylor rule: predicted vs observed fed funds rate")
+    ax.legend()
+    fig.tight_layout()
+    return fig

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from bondpremia.models.forecast.outputs import group_shares, sse_curves
-from bondpremia.report.figures import cumulative_sse, importance_by_group
+from bondpremia.report.figures import cumulative_sse, importance_by_group, taylor_rule, tear_sheet
 
-__all__ = ["forecast_figures"]
+__all__ = ["forecast_figures", "taylor_figures", "write_tear_sheet"]
 
 
 def forecast_figures(folder: str | Path, forecasts: pd.DataFrame, importance: pd.DataFrame | None) -> list[Path]:
@@ -26,3 +27,22 @@ def forecast_figures(folder: str | Path, forecasts: pd.DataFrame, importance: pd
     for fig, name in drawn:
         fig.savefig(folder / name, dpi=120)
     return [folder / name for _, name in drawn]
+
+
+def write_tear_sheet(returns: pd.DataFrame | pd.Series, path: str | Path, title: str = "Performance",
+                     periods_per_year: int | None = None) -> Path:
+    """Write :func:`~bondpremia.report.figures.tear_sheet` as a PNG to ``path``; returns the path."""
+    out = Path(path)
+    tear_sheet(returns, title=title, periods_per_year=periods_per_year).savefig(out, dpi=110)
+    return out
+
+
+def taylor_figures(folder: str | Path, result: Any, title: str = "Taylor-rule strategy") -> list[Path]:
+    """Write the figures of ``bondpremia strategy taylor`` into ``folder``: the tear sheet of the strategy's net
+    return and buy-and-hold (``strategy.png``) and the observed against predicted fed funds rate
+    (``taylor_rule.png``). ``result`` is a :func:`bondpremia.portfolio.taylor_rule_strategy` result."""
+    folder = Path(folder)
+    paths = [write_tear_sheet(result.series(), folder / "strategy.png", title=title, periods_per_year=12),
+             folder / "taylor_rule.png"]
+    taylor_rule(result.returns, int(result.settings["window"])).savefig(paths[1], dpi=110)
+    return paths

@@ -50,13 +50,14 @@ from __future__ import annotations
 import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from bondpremia.errors import InputError
+from bondpremia.results import ScalarResult
 
 __all__ = [
     "CWResult",
@@ -299,8 +300,9 @@ def certainty_equivalent_gain(actual: Any, forecast: Any, benchmark: Any, varian
 
 
 @dataclass(frozen=True)
-class CWResult:
-    """Result of :func:`clark_west`.
+class CWResult(ScalarResult):
+    """Result of :func:`clark_west` (:class:`bondpremia.results.Results`: one row of the fields; ``save(out)``
+    writes ``clark_west.csv``).
 
     Attributes
     ----------
@@ -313,6 +315,9 @@ class CWResult:
     n:
         Number of complete observations used.
     """
+
+    _file: ClassVar[str] = "clark_west"
+    _command: ClassVar[str] = "clark-west test"
 
     stat: float
     pvalue: float
@@ -379,8 +384,9 @@ def clark_west(actual: Any, forecast: Any, benchmark: Any, lags: int = 12, dist:
 
 
 @dataclass(frozen=True)
-class DMResult:
-    """Result of :func:`diebold_mariano`.
+class DMResult(ScalarResult):
+    """Result of :func:`diebold_mariano` (:class:`bondpremia.results.Results`: one row of the fields; ``save(out)``
+    writes ``diebold_mariano.csv``).
 
     Attributes
     ----------
@@ -398,6 +404,9 @@ class DMResult:
         ``"rectangular"`` (truncated uniform kernel, as in Diebold and Mariano 1995) or ``"bartlett_fallback"``
         when the rectangular estimate was not positive.
     """
+
+    _file: ClassVar[str] = "diebold_mariano"
+    _command: ClassVar[str] = "diebold-mariano test"
 
     stat: float
     pvalue: float
