@@ -1,8 +1,9 @@
 """Figures of the HTML research report: one function per figure, each taking DataFrames and returning a Figure.
 
-Every function builds a standalone :class:`matplotlib.figure.Figure` with the object-oriented API: no pyplot
-state, no backend switch (a notebook user's backend is left alone), nothing to close. Both axes are labelled with
-units.
+Every figure function builds a standalone :class:`matplotlib.figure.Figure` with the object-oriented API: no
+pyplot state, no backend switch (a notebook user's backend is left alone), nothing to close. Both axes are
+labelled with units. :func:`plot_cumulative_sse`, the one axes-level helper, draws on axes it is given (or on a
+new standalone figure); it is not in ``__all__``, the list of figure functions.
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from bondpremia.models.forecast.evaluation import CUMULATIVE_SSE_YLABEL, plot_cumulative_sse
+from bondpremia.errors import InputError
+from bondpremia.models.forecast.evaluation import as_1d
+
+CUMULATIVE_SSE_YLABEL = "cum. SSE, benchmark − model\n(squared log returns)"
 
 
 def _figure(figsize: tuple[float, float]) -> tuple[Figure, Any]:
@@ -117,9 +121,54 @@ def cumulative_factor_returns(factors: pd.DataFrame) -> Figure:
     return fig
 
 
+def plot_cumulative_sse(frame_or_dict: Any, ax: Any = None, title: str | None = None) -> Any:
+    """Plot cumulative SSE differences (benchmark − model), one line per model or maturity (Goyal and Welch 2008).
+
+    Parameters
+    ----------
+    frame_or_dict:
+        A DataFrame whose columns are outputs of :func:`cumulative_sse_difference` (index: dates), or a mapping
+        from label to such a Series (each line is drawn against its own index, so samples may differ).
+    ax:
+        Matplotlib axes to draw on; a new figure is created when omitted.
+    title:
+        Optional axes title.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    if isinstance(frame_or_dict, pd.DataFrame):
+        series = {str(c): frame_or_dict[c] for c in frame_or_dict.columns}
+    elif isinstance(frame_or_dict, Mapping):
+        series = {
+            str(k): v if isinstance(v, pd.Series) else pd.Series(as_1d(v, str(k))) for k, v in frame_or_dict.items()
+        }
+    elif isinstance(frame_or_dict, pd.Series):
+        series = {str(frame_or_dict.name): frame_or_dict}
+    else:
+        raise InputError("expected a DataFrame or a mapping of label -> Series", column="frame_or_dict")
+    if not series:
+        raise InputError("nothing to plot", column="frame_or_dict")
+    if ax is None:
+        from matplotlib.figure import Figure
+
+        ax = Figure().subplots()
+    for label, s in series.items():
+        s = s.dropna()
+        ax.plot(s.index, s.to_numpy(dtype=np.float64), label=label)
+    ax.axhline(0.0, color="black", linewidth=0.8, linestyle="--")
+    ax.set_xlabel("date")
+    ax.set_ylabel(CUMULATIVE_SSE_YLABEL)
+    if title is not None:
+        ax.set_title(title)
+    ax.legend()
+    return ax
+
+
 def cumulative_sse(series: Mapping[str, pd.Series] | pd.DataFrame) -> Figure:
     """Cumulative SSE difference (benchmark − model), one line per model (outputs of ``cumulative_sse_difference``),
-    drawn by :func:`bondpremia.models.forecast.evaluation.plot_cumulative_sse`."""
+    drawn by :func:`plot_cumulative_sse`."""
     items = {str(c): series[c] for c in series.columns} if isinstance(series, pd.DataFrame) else dict(series)
     fig, ax = _figure((9, 4.5))
     title = "Out-of-sample performance, equal-weighted maturities"

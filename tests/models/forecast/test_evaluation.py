@@ -10,14 +10,12 @@ from scipy import stats
 
 from bondpremia.errors import InputError
 from bondpremia.models.forecast.evaluation import (
-    CUMULATIVE_SSE_YLABEL,
     CWResult,
     DMResult,
     clark_west,
     cumulative_sse_difference,
     diebold_mariano,
     expanding_mean_benchmark,
-    plot_cumulative_sse,
     r2_oos,
     r2oos_table,
     significance_stars,
@@ -332,29 +330,6 @@ def test_cumulative_sse_difference_hand_and_index():
     assert list(got2.index) == ["a", "b", "d", "e"]
     with pytest.raises(InputError, match="index"):
         cumulative_sse_difference(y, f, b, index=list("abc"))
-
-
-def test_plot_cumulative_sse_labels_and_lines():
-    from matplotlib.figure import Figure
-
-    dates = pd.date_range("2000-01-31", periods=60, freq="ME")
-    y, model, bench = simulate(n=60, seed=2)
-    y = pd.Series(y, index=dates)
-    frame = pd.DataFrame({m: cumulative_sse_difference(y, model * s, bench) for m, s in [("2", 1.0), ("EW", 0.5)]})
-    ax = plot_cumulative_sse(frame, title="Goyal-Welch")
-    assert ax.get_xlabel() == "date"
-    assert ax.get_ylabel() == CUMULATIVE_SSE_YLABEL
-    assert "squared log returns" in ax.get_ylabel()
-    assert ax.get_title() == "Goyal-Welch"
-    assert len(ax.lines) == 3  # two series + the zero line
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["2", "EW"]
-    zero = ax.lines[-1]
-    assert np.all(np.asarray(zero.get_ydata()) == 0.0)
-
-    ax2 = Figure().subplots()
-    out = plot_cumulative_sse({"ridge": frame["2"], "lasso": frame["EW"].iloc[10:]}, ax=ax2)
-    assert out is ax2 and len(ax2.lines) == 3
-    assert len(ax2.lines[1].get_xdata()) == 50
 
 
 def test_significance_stars():

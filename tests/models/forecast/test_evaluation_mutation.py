@@ -15,13 +15,11 @@ from scipy import stats
 
 from bondpremia.errors import InputError
 from bondpremia.models.forecast.evaluation import (
-    CUMULATIVE_SSE_YLABEL,
     certainty_equivalent_gain,
     clark_west,
     cumulative_sse_difference,
     diebold_mariano,
     expanding_mean_benchmark,
-    plot_cumulative_sse,
     r2_oos,
     r2oos_table,
     significance_stars,
@@ -249,29 +247,6 @@ def test_cumulative_sse_difference_lists_one_row_and_name():
     assert list(out.index) == [0] and list(out) == [0.75]
     out = cumulative_sse_difference([np.nan, 1.0, 2.0], [0.0, 0.5, 2.0], [0.0, 0.0, 0.0])
     assert list(out.index) == [1, 2] and list(out) == [0.75, 0.75 + 4.0]
-
-
-def test_plot_cumulative_sse_arrays_series_and_style():
-    ax = plot_cumulative_sse({"a": [1.0, 2.0, 3.0], 7: pd.Series([0.5, np.nan, 1.5], index=[10, 20, 30])})
-    a, b, zero = ax.get_lines()
-    assert a.get_label() == "a" and list(a.get_xdata()) == [0, 1, 2] and list(a.get_ydata()) == [1.0, 2.0, 3.0]
-    assert b.get_label() == "7" and list(b.get_xdata()) == [10, 30] and list(b.get_ydata()) == [0.5, 1.5]
-    assert list(zero.get_ydata()) == [0.0, 0.0]
-    assert zero.get_color() == "black" and zero.get_linewidth() == 0.8 and zero.get_linestyle() == "--"
-    assert ax.get_ylabel() == CUMULATIVE_SSE_YLABEL and ax.get_xlabel() == "date"
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "7"]
-
-    ax = plot_cumulative_sse(pd.Series([1.0, 2.0], name="ten"), title="T")
-    (line, _) = ax.get_lines()
-    assert line.get_label() == "ten" and list(line.get_ydata()) == [1.0, 2.0] and ax.get_title() == "T"
-
-
-def test_plot_cumulative_sse_errors():
-    assert error_text(plot_cumulative_sse, [1.0, 2.0]) == (
-        "'frame_or_dict': expected a DataFrame or a mapping of label -> Series")
-    assert error_text(plot_cumulative_sse, {}) == "'frame_or_dict': nothing to plot"
-    assert error_text(plot_cumulative_sse, {"x": [1.0, np.inf]}) == (
-        "'x', row 1: infinite value; use NaN for a missing observation")
 
 
 # ----------------------------------------------------------------------------------------------------------------------

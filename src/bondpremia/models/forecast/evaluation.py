@@ -7,8 +7,8 @@ Statistics used to judge a return forecast against a benchmark forecast (usually
 * :func:`clark_west` — the MSPE-adjusted test of Clark and West (2007) for nested models;
 * :func:`diebold_mariano` — the Diebold and Mariano (1995) test of equal accuracy with the small-sample
   correction of Harvey, Leybourne and Newbold (1997);
-* :func:`cumulative_sse_difference` and :func:`plot_cumulative_sse` — the cumulative squared-error difference plot of
-  Goyal and Welch (2008);
+* :func:`cumulative_sse_difference` — the cumulative squared-error difference of Goyal and Welch (2008), drawn by
+  :func:`bondpremia.report.figures.plot_cumulative_sse`;
 * :func:`r2oos_table` — R²_OS (percent) and Clark-West p-values for every model and maturity, as in the tables of
   Bianchi, Büchner and Tamoni (2021).
 
@@ -66,13 +66,10 @@ __all__ = [
     "cumulative_sse_difference",
     "diebold_mariano",
     "expanding_mean_benchmark",
-    "plot_cumulative_sse",
     "r2_oos",
     "r2oos_table",
     "significance_stars",
 ]
-
-CUMULATIVE_SSE_YLABEL = "cum. SSE, benchmark − model\n(squared log returns)"
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -80,7 +77,7 @@ CUMULATIVE_SSE_YLABEL = "cum. SSE, benchmark − model\n(squared log returns)"
 # ----------------------------------------------------------------------------------------------------------------------
 
 
-def _as_1d(x: Any, name: str) -> np.ndarray:
+def as_1d(x: Any, name: str) -> np.ndarray:
     """Return ``x`` as a 1-D float array (positional; a Series index is ignored)."""
     if isinstance(x, pd.DataFrame):
         raise InputError("expected a 1-D array or a Series, got a DataFrame", column=name)
@@ -101,7 +98,7 @@ def _aligned(named: Mapping[str, Any], min_obs: int) -> tuple[list[np.ndarray], 
 
     Returns the cleaned arrays and the boolean mask of kept rows (on the original positions).
     """
-    arrays = {name: _as_1d(x, name) for name, x in named.items()}
+    arrays = {name: as_1d(x, name) for name, x in named.items()}
     names = list(arrays)
     n0 = len(arrays[names[0]])
     for name in names[1:]:
@@ -214,7 +211,7 @@ def expanding_mean_benchmark(actual: Any, available_lag: int = 1, min_periods: i
     """
     lag = _check_int(available_lag, "available_lag", 1)
     min_p = _check_int(min_periods, "min_periods", 1)
-    y = _as_1d(actual, "actual")
+    y = as_1d(actual, "actual")
     n = y.shape[0]
     finite = np.isfinite(y)
     csum = np.cumsum(np.where(finite, y, 0.0))
@@ -543,51 +540,6 @@ def cumulative_sse_difference(actual: Any, forecast: Any, benchmark: Any, index:
             raise InputError(f"length {len(labels)} differs from length {keep.shape[0]} of 'actual'", column="index")
     values = np.cumsum((y - b) ** 2 - (y - f) ** 2)
     return pd.Series(values, index=labels[keep], name="cumulative_sse_difference")
-
-
-def plot_cumulative_sse(frame_or_dict: Any, ax: Any = None, title: str | None = None) -> Any:
-    """Plot cumulative SSE differences (benchmark − model), one line per model or maturity (Goyal and Welch 2008).
-
-    Parameters
-    ----------
-    frame_or_dict:
-        A DataFrame whose columns are outputs of :func:`cumulative_sse_difference` (index: dates), or a mapping
-        from label to such a Series (each line is drawn against its own index, so samples may differ).
-    ax:
-        Matplotlib axes to draw on; a new figure is created when omitted.
-    title:
-        Optional axes title.
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-    """
-    if isinstance(frame_or_dict, pd.DataFrame):
-        series = {str(c): frame_or_dict[c] for c in frame_or_dict.columns}
-    elif isinstance(frame_or_dict, Mapping):
-        series = {
-            str(k): v if isinstance(v, pd.Series) else pd.Series(_as_1d(v, str(k))) for k, v in frame_or_dict.items()
-        }
-    elif isinstance(frame_or_dict, pd.Series):
-        series = {str(frame_or_dict.name): frame_or_dict}
-    else:
-        raise InputError("expected a DataFrame or a mapping of label -> Series", column="frame_or_dict")
-    if not series:
-        raise InputError("nothing to plot", column="frame_or_dict")
-    if ax is None:
-        from matplotlib.figure import Figure
-
-        ax = Figure().subplots()
-    for label, s in series.items():
-        s = s.dropna()
-        ax.plot(s.index, s.to_numpy(dtype=np.float64), label=label)
-    ax.axhline(0.0, color="black", linewidth=0.8, linestyle="--")
-    ax.set_xlabel("date")
-    ax.set_ylabel(CUMULATIVE_SSE_YLABEL)
-    if title is not None:
-        ax.set_title(title)
-    ax.legend()
-    return ax
 
 
 # ----------------------------------------------------------------------------------------------------------------------
