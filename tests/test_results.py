@@ -4,6 +4,7 @@ repr and saves an atomic run folder with the files of its command. Expected valu
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -326,3 +327,51 @@ def test_econometrics_results(tmp_path):
     assert repr(fit) == "ARSignalFit(a=0.9, s_v=0.1, s_w=0.2, loglike=-5, n=2)"
     out = fit.save(tmp_path / "ar")
     assert _manifest(out)["rows"] == {"ar_signal_params.csv": 3, "ar_signal.csv": 2}
+
+
+def _every_result():
+    """One of each results object (name, object, the command its manifest names, its files)."""
+    from bondpremia.models import IPCA, BootstrapResult, OOSResult
+    from bondpremia.models.forecast.evaluation import CWResult, DMResult
+
+    factors = pd.DataFrame({"f1": [0.1, 0.3]}, index=pd.DatetimeIndex(["2010-01-31", "2010-02-28"]))
+    ipca = IPCA(n_factors=1, constant=False).fit(_ipca_panel(), returns="ret", chars=["c"])
+    return [
+        ("ipca", ipca, "ipca fit", ["factors.csv", "fit.json", "gamma.csv"]),
+        ("oos", OOSResult(0.1, 0.0, 0.2, 0.0, factors, 1.0), "ipca oos", ["oos.json", "oos_factors.csv"]),
+        ("boot", BootstrapResult(1.0, np.array([0.5, 2.0]), 0.5), "ipca bootstrap", ["bootstrap.csv", "draws.csv"]),
+        ("cw", CWResult(1.0, 0.2, 0.001, 10), "clark-west test", ["clark_west.csv"]),
+        ("dm", DMResult(1.0, 0.2, 0.001, 10, 0.5), "diebold-mariano test", ["diebold_mariano.csv"]),
+        ("sort", _sort(), "portfolio sort", None),
+    ]
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_every_save_names_its_command_and_replaces_a_foreign_folder_only_with_force(tmp_path, case):
+    name, res, command, files = _every_result()[case]
+    kwargs = {"characteristic": "x"} if name == "sort" else {}
+    out = res.save(tmp_path / name, **kwargs)
+    assert _manifest(out)["command"] == command
+    if files is not None:
+        assert sorted(p.name for p in out.iterdir()) == sorted([MANIFEST, *files])
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "keep.txt").write_text("mine")
+    with pytest.raises(InputError, match="not a bondpremia run folder"):
+        res.save(mine, **kwargs)
+    assert [p.name for p in mine.iterdir()] == ["keep.txt"]
+    res.save(mine, force=True, **kwargs)
+    assert "keep.txt" not in {p.name for p in mine.iterdir()}
+
+
+def test_ipca_save_records_its_inputs_and_an_empty_oos_result_prints(tmp_path):
+    from bondpremia.models import IPCA, OOSResult
+
+    source = tmp_path / "panel.csv"
+    _ipca_panel().to_csv(source, index=False)
+    m = IPCA(n_factors=1, constant=False).fit(pd.read_csv(source, parse_dates=["date"]), returns="ret", chars=["c"])
+    out = m.save(tmp_path / "run", inputs=[source])
+    assert [Path(i["path"]).name for i in _manifest(out)["inputs"]] == ["panel.csv"]
+    empty = OOSResult(np.nan, np.nan, np.nan, np.nan, pd.DataFrame({"f1": []}, index=pd.DatetimeIndex([])), np.nan)
+    assert repr(empty) == "OOSResult(months=0 (no month), factors=1, r2_total=nan, r2_pred=nan)"
+    assert empty.summary().index.name == "statistic"

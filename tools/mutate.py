@@ -64,6 +64,11 @@ MODULES: dict[str, list[str]] = {
         "--deselect",  # 8.7 s; K=1 without intercept is also checked by test_fit_matches_reference_als[1-False]
         "tests/models/test_ipca_oracle.py::test_matches_reference_no_intercept[1]",
         "tests/models/test_ipca_mutation.py",
+        "tests/models/test_ipca_survivors.py",
+        "tests/test_results.py::test_ipca_follows_the_protocol",  # the results protocol of IPCA and its results
+        "tests/test_results.py::test_ipca_oos_and_bootstrap_results",
+        "tests/test_results.py::test_every_save_names_its_command_and_replaces_a_foreign_folder_only_with_force",
+        "tests/test_results.py::test_ipca_save_records_its_inputs_and_an_empty_oos_result_prints",
     ],
     "models/forecast/engine.py": [
         "tests/models/forecast/test_forecast_engine.py",

@@ -83,8 +83,8 @@ def _to_pandas(panel: Any, entity: str | None = None, date: str | None = None) -
                 return panel.reset_index(drop=True)
             return panel.reset_index(names=[entity, date])
         return panel
-    if hasattr(panel, "to_pandas"):
-        return panel.to_pandas()
+    if hasattr(panel, "to_pandas"):  # a pyarrow Table of an indexed frame comes back with its MultiIndex
+        return _to_pandas(panel.to_pandas(), entity, date)
     raise InputError(f"panel must be a pandas or polars DataFrame, got {type(panel).__name__}")
 
 
@@ -120,12 +120,12 @@ def _prepare(panel: Any, returns: str, chars: list[str], entity: str, date: str,
     if len(set(chars)) != len(chars):
         raise InputError("characteristics are listed twice", column="chars")
     vals = _design(df, [returns, *chars])
-    bad = ~np.isfinite(vals)
+    bad = np.column_stack([~np.isfinite(vals), df[date].isna().to_numpy()])  # a missing date is missing too
     if bad.any():
         if missing == "raise":
             row, col = np.argwhere(bad)[0]
             raise InputError("missing or non-numeric value; pass missing='drop' to drop such rows",
-                             column=[returns, *chars][col], row=int(row))
+                             column=[returns, *chars, date][col], row=int(row))
     keep = ~bad.any(axis=1)
     n_dropped = int((~keep).sum())
     dates = df[date].to_numpy()[keep]
@@ -546,9 +546,11 @@ class IPCA:
 
     def _bootstrap(self, fitted: FloatArray, resid: FloatArray, n_boot: int, df: float, seed: int, batch: int,
                    progress: bool, statistic: Any) -> FloatArray:
+        if not df > 2:  # also refuses NaN
+            raise InputError(f"df must be above 2 (t multipliers scaled to unit variance) or inf, got {df}",
+                             column="df")
         p = self._panel
         rng = np.random.default_rng(seed)
-        scale = np.sqrt((df - 2.0) / df) if np.isfinite(df) else 1.0
         out = np.empty(n_boot)
         gb0 = np.broadcast_to(self.gamma_.to_numpy(), (batch, *self.gamma_.shape))
         go0 = np.broadcast_to(self._gamma_obs, (batch, *self._gamma_obs.shape))
@@ -559,7 +561,7 @@ class IPCA:
             starts = track(starts, description="bootstrap")
         for a in starts:
             b = min(batch, n_boot - a)
-            q = rng.standard_t(df, size=(b, p.X.shape[0])) * scale if np.isfinite(df) else \
+            q = rng.standard_t(df, size=(b, p.X.shape[0])) * np.sqrt((df - 2.0) / df) if np.isfinite(df) else \
                 rng.standard_normal((b, p.X.shape[0]))
             Xb = fitted[None] + q[:, :, None] * resid[None]
             gb, go, _, _, _ = _als(Xb, p.W, p.N, self.n_factors, self._G, gb0[:b].copy(),
@@ -595,8 +597,8 @@ class IPCA:
             raise InputError(f"in the first estimation window (the months before {_d(p.dates[s])}): {err.reason}; "
                              f"start the out-of-sample period later or leave them out", column="start") from None
         K, T = self.n_factors, len(p.dates)
-        b_total = np.full((T, p.X.shape[1]), np.nan)
-        b_pred = np.full_like(b_total, np.nan)
+        b_total = np.empty((T - s, p.X.shape[1]))  # row t - s: month t; every row is written below
+        b_pred = np.empty_like(b_total)
         f_oos = np.full((T, K), np.nan)
         gb = go = None
         months: Iterable[int] = range(s, T)
@@ -610,13 +612,17 @@ class IPCA:
             if not ok:
                 raise ConvergenceError(f"IPCA did not converge on the window ending before {_d(p.dates[t])}"
                                        f"{_singular_hint(p)}")
-            f_t = _factor_step(p.X[None, t:t + 1], p.W[t:t + 1], gb, go, G[t:t + 1])[0, 0]
+            try:
+                f_t = _factor_step(p.X[None, t:t + 1], p.W[t:t + 1], gb, go, G[t:t + 1])[0, 0]
+            except ConvergenceError:
+                raise ConvergenceError(f"the factor step is singular in the out-of-sample month {_d(p.dates[t])}: "
+                                       "too few observations or degenerate characteristics there") from None
             f_oos[t] = f_t
-            b_total[t] = gb[0] @ f_t + go[0] @ G[t]
-            b_pred[t] = gb[0] @ F[0].mean(axis=0) + go[0] @ G[:t].mean(axis=0)
+            b_total[t - s] = gb[0] @ f_t + go[0] @ G[t]
+            b_pred[t - s] = gb[0] @ F[0].mean(axis=0) + go[0] @ G[:t].mean(axis=0)
         sub = _Panel(p.dates[s:], p.chars, p.X[s:], p.W[s:], p.N[s:], p.rr[s:], p.n_dropped)
-        r2_total, r2_total_x = _r2(sub, b_total[s:])
-        r2_pred, r2_pred_x = _r2(sub, b_pred[s:])
+        r2_total, r2_total_x = _r2(sub, b_total)
+        r2_pred, r2_pred_x = _r2(sub, b_pred)
         factors = pd.DataFrame(f_oos[s:], index=p.dates[s:], columns=[f"f{k + 1}" for k in range(K)])
         mu = factors.mean().to_numpy()
         cov = np.atleast_2d(np.cov(factors.to_numpy(), rowvar=False))
@@ -634,7 +640,7 @@ class IPCA:
 
     def summary(self) -> pd.DataFrame:
         """:meth:`fit_stats` as a printable table (one row a statistic, column ``value``)."""
-        return pd.DataFrame({"value": pd.Series(self.fit_stats(), dtype=object)}).rename_axis("statistic")
+        return pd.DataFrame({"value": pd.Series(self.fit_stats())}).rename_axis("statistic")  # object: mixed types
 
     def to_frame(self) -> pd.DataFrame:
         """The estimated factors: one row a month, one column a factor (``f1``, ...)."""
