@@ -14,7 +14,7 @@ import pandas as pd
 
 from bondpremia.errors import InputError
 
-__all__ = ["choice", "integer", "number", "numeric_columns", "to_number", "unique"]
+__all__ = ["choice", "integer", "month", "number", "numeric_columns", "to_number", "unique"]
 
 _MISSING_TEXT = {"", "nan", "NaN", "NA", "N/A", "None", "null", "NULL", "."}
 
@@ -45,6 +45,20 @@ def number(value: Any, name: str, low: float | None = None, high: float | None =
                 else f"at least {low}" if low is not None else f"at most {high}" if high is not None else "finite")
         raise InputError(f"must be {span}, got {value!r}", column=name)
     return v
+
+
+def month(value: Any, name: str) -> pd.Period:
+    """A calendar month from ``YYYY-MM``, an ISO date or a date (the month it falls in); the one month parser of
+    the package's options (each caller takes the month start, end or number it needs from the ``Period``)."""
+    if isinstance(value, pd.Period):
+        return value.asfreq("M")
+    try:
+        ts = pd.Timestamp(value if isinstance(value, pd.Timestamp | np.datetime64) else str(value))
+    except (TypeError, ValueError):
+        ts = pd.NaT
+    if ts is pd.NaT:
+        raise InputError(f"cannot read month {value!r}; use YYYY-MM", column=name)
+    return pd.Period(ts, freq="M")
 
 
 def choice(value: Any, name: str, choices: Sequence[str]) -> str:

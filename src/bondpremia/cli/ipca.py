@@ -81,10 +81,9 @@ def fit(
         raise InputError(err.reason, column="--factors") from None
     result = model.fit_stats()
     if oos_start is not None:
-        try:
-            start = pd.Timestamp(oos_start)
-        except ValueError:
-            raise InputError(f"cannot read month {oos_start!r}; use YYYY-MM", column="--oos-start") from None
+        from bondpremia.validate import month
+
+        start = month(oos_start, "--oos-start").to_timestamp()  # the first day of the month
         try:
             oos = model.fit_oos(panel, start=start, returns=returns, chars=model.chars_, entity=entity, date=date,
                                 progress=True)

@@ -569,12 +569,9 @@ def _em(
 # Whole chain
 # ----------------------------------------------------------------------------------------------------------
 def _month(value: str | pd.Timestamp | None, what: str) -> pd.Period | None:
-    if value is None:
-        return None
-    try:
-        return pd.Period(pd.Timestamp(value), freq="M")
-    except (ValueError, TypeError):
-        raise InputError(f"cannot read {value!r} as a month; use 'YYYY-MM' or a Timestamp", column=what) from None
+    from bondpremia.validate import month
+
+    return None if value is None else month(value, what)
 
 
 def prepare_fredmd(

@@ -585,10 +585,17 @@ class IPCA:
         p = _prepare(df, returns, list(chars), entity, date, self.missing, self.min_obs or self.n_factors + 1,
                      singular_months=self.singular_months)
         G, _ = self._observables(p.dates, None)
-        s = int(p.dates.searchsorted(pd.Timestamp(start) if isinstance(p.dates, pd.DatetimeIndex) else start))
+        if isinstance(p.dates, pd.DatetimeIndex):
+            from bondpremia.validate import month
+
+            try:
+                start = pd.Timestamp(start)
+            except (TypeError, ValueError):
+                start = month(start, "start").to_timestamp()  # the package's one message for an unreadable month
+        s = int(p.dates.searchsorted(start))
         if s < self.n_factors + 1 or s >= len(p.dates):
             first, last = _d(p.dates[0]), _d(p.dates[-1])
-            raise InputError(f"start {_d(pd.Timestamp(start)) if isinstance(p.dates, pd.DatetimeIndex) else start} "
+            raise InputError(f"start {_d(start) if isinstance(p.dates, pd.DatetimeIndex) else start} "
                              f"leaves no estimation window of at least {self.n_factors + 1} months or no "
                              f"out-of-sample month (the panel's months run {first} .. {last})", column="start")
         try:  # windows only grow, so a full-rank first window keeps every later one full rank

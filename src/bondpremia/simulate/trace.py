@@ -282,10 +282,9 @@ class SimulatedTrace:
 
 def _month(value: Any, argument: str) -> int:
     """Months since 1970-01 of a ``YYYY-MM`` (or ISO date) string or date."""
-    try:
-        return int(np.datetime64(str(value)[:7], "M").astype(np.int64))
-    except ValueError:
-        raise InputError(f"expected a month as YYYY-MM, got {value!r}", column=argument) from None
+    from bondpremia.validate import month
+
+    return int(month(value, argument).ordinal)
 
 
 def _on_day(months: IntArray, day: IntArray) -> IntArray:

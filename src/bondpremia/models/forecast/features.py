@@ -26,12 +26,10 @@ __all__ = ["TreasuryData", "month", "treasury_data", "target_label"]
 
 
 def month(value: object, argument: str) -> pd.Timestamp:
-    """Parse ``YYYY-MM`` (or anything pandas reads) to the month-end timestamp; errors name the argument."""
-    try:
-        ts = pd.Timestamp(str(value) if not isinstance(value, pd.Timestamp) else value)
-    except (ValueError, TypeError):
-        raise InputError(f"cannot read month {value!r}; use YYYY-MM", column=argument) from None
-    return ts + pd.offsets.MonthEnd(0)
+    """The month-end timestamp of ``YYYY-MM`` (or a date; :func:`bondpremia.validate.month`)."""
+    from bondpremia.validate import month as parse
+
+    return parse(value, argument).to_timestamp(how="end").normalize()
 
 
 def target_label(column: object) -> str:
