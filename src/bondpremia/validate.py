@@ -55,8 +55,8 @@ def month(value: Any, name: str) -> pd.Period:
     try:
         ts = pd.Timestamp(value if isinstance(value, pd.Timestamp | np.datetime64) else str(value))
     except (TypeError, ValueError):
-        ts = pd.NaT
-    if ts is pd.NaT:
+        ts = None
+    if ts is None or ts is pd.NaT:
         raise InputError(f"cannot read month {value!r}; use YYYY-MM", column=name)
     return pd.Period(ts, freq="M")
 
