@@ -207,3 +207,11 @@ def test_rolling_cov_options_are_checked():
         rolling_regression("y ~ x1 + x2", df, window=36, cov="hac", lags=36)
     with pytest.raises(InputError, match="'lags'"):
         rolling_regression("y ~ x1 + x2", df, window=36, lags=3)
+
+
+def test_bartlett_weights_by_hand():
+    from bondpremia.econometrics import bartlett_weights
+
+    np.testing.assert_allclose(bartlett_weights(np.arange(1, 4), 3), [0.75, 0.5, 0.25])
+    # per-window bandwidths: lag 2 under L = 0, 1, 2, 3 -> 0 (beyond L), 0 (1 - 2/2), 1/3, 1/2
+    np.testing.assert_allclose(bartlett_weights(2, np.array([0, 1, 2, 3])), [0.0, 0.0, 1 / 3, 0.5])

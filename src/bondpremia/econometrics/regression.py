@@ -91,6 +91,12 @@ class FamaMacBethResult:
                                                  "slopes.csv": self.to_frame()}, force=force)
 
 
+def bartlett_weights(lag: int | np.ndarray, lags: int | np.ndarray) -> np.ndarray:
+    """Newey and West (1987) Bartlett kernel weights ``1 - l/(L+1)`` of lag ``l`` under bandwidth ``L`` (zero beyond
+    ``L``); broadcast over arrays of lags or bandwidths. The one copy of the kernel in the package."""
+    return np.clip(1.0 - np.asarray(lag, dtype=np.float64) / (np.asarray(lags, dtype=np.float64) + 1.0), 0.0, None)
+
+
 # windows x rows x regressors elements per batch of the HAC computation (about 8 bytes each, a few arrays alive)
 _HAC_BATCH_ELEMENTS = 2_000_000
 
@@ -132,7 +138,7 @@ def rolling_hac_bse(y: np.ndarray, X: np.ndarray, starts: np.ndarray, ends: np.n
         S = ut @ u
         lag_b = lag_arr[sl]
         for lag in range(1, min(int(lag_b.max()), width - 1) + 1):
-            wt = np.clip(1.0 - lag / (lag_b + 1.0), 0.0, None)  # Bartlett; 0 for windows with L < lag
+            wt = bartlett_weights(lag, lag_b)  # per window; 0 for windows with L < lag
             G = ut[:, :, lag:] @ u[:, :-lag]
             S += wt[:, None, None] * (G + np.swapaxes(G, 1, 2))
         cov = inv @ S @ inv

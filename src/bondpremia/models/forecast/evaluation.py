@@ -139,8 +139,9 @@ def _autocovariances(x: np.ndarray, max_lag: int) -> np.ndarray:
 def _bartlett_lrv(x: np.ndarray, lags: int) -> float:
     """Newey-West (1987) long-run variance with Bartlett weights ``1 - k/(lags + 1)``; always >= 0."""
     gamma = _autocovariances(x, lags)
-    weights = 1.0 - np.arange(1, lags + 1) / (lags + 1.0)
-    return float(gamma[0] + 2.0 * weights @ gamma[1:])
+    from bondpremia.econometrics.regression import bartlett_weights  # statsmodels loads only when needed
+
+    return float(gamma[0] + 2.0 * bartlett_weights(np.arange(1, lags + 1), lags) @ gamma[1:])
 
 
 # ----------------------------------------------------------------------------------------------------------------------
