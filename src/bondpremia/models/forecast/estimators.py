@@ -22,6 +22,7 @@ from sklearn.cross_decomposition import PLSRegression
 from sklearn.ensemble import ExtraTreesRegressor, GradientBoostingRegressor, RandomForestRegressor
 from sklearn.linear_model import enet_path
 from sklearn.tree import DecisionTreeRegressor
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from bondpremia.errors import InputError
 from bondpremia.model_names import MODEL_HELP
@@ -50,7 +51,8 @@ def validation_split(n: int, val_fraction: float = 0.15) -> int:
     (``N_train = round(0.85 n)``); the validation block is the rest, in time order."""
     n_train = int(np.round(n * (1.0 - val_fraction)))
     if n_train < 2 or n - n_train < 1:
-        raise InputError(f"{n} training rows are too few to hold out a validation block", column="val_fraction")
+        raise InputError(f"n_samples = {n} training rows are too few to hold out a validation block",
+                         column="val_fraction")
     return n_train
 
 
@@ -74,18 +76,31 @@ def _ols(X: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
 
 
 class _Base(RegressorMixin, BaseEstimator):
+    """The scikit-learn estimator contract of the forecast models: ``fit`` validates ``X`` and ``y`` with
+    scikit-learn's ``validate_data`` (finite, numeric, dense, 2-D ``X``; sets ``n_features_in_``), ``predict``
+    refuses an unfitted model (``NotFittedError``) and an ``X`` with another number of columns. The models are
+    multi-output: ``y`` is ``(n,)`` or ``(n, m)``. Errors are :class:`InputError` (a ``ValueError``) with
+    scikit-learn's message (a ``TypeError`` for values that are not numbers, as in scikit-learn).
+    ``tests/models/forecast/test_estimators.py`` runs ``check_estimator`` on every model."""
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
     def _check(self, X: Any) -> FloatArray:
-        X = np.asarray(X, dtype=float)
-        if X.ndim != 2 or not np.isfinite(X).all():
-            raise InputError("X must be a finite 2-D array", column="X")
-        return X
+        check_is_fitted(self)
+        try:
+            return np.asarray(validate_data(self, X, reset=False, dtype=np.float64))
+        except ValueError as err:
+            raise InputError(str(err), column="X") from None
 
     def _check_xy(self, X: Any, y: Any) -> tuple[FloatArray, FloatArray]:
-        X = self._check(X)
-        Y = _2d(y)
-        if len(Y) != len(X) or not np.isfinite(Y).all():
-            raise InputError("y must be finite with one row per row of X", column="y")
-        return X, Y
+        try:
+            X, Y = validate_data(self, X, y, dtype=np.float64, multi_output=True, y_numeric=True)
+        except ValueError as err:
+            raise InputError(str(err), column="X") from None
+        return np.asarray(X), _2d(Y)
 
     def _out(self, pred: FloatArray) -> FloatArray:
         return pred[:, 0] if getattr(self, "_1d", False) else pred
@@ -314,7 +329,8 @@ class LudvigsonNg(_Base):
         X, Y = self._check_xy(X, y)
         self._remember_shape(y)
         if X.shape[1] <= self.n_fwd:
-            raise InputError("the Ludvigson-Ng model needs macro columns after the forwards", column="macro")
+            raise InputError(f"the Ludvigson-Ng model needs macro columns after the {self.n_fwd} forwards "
+                             f"(n_features = {X.shape[1]})", column="macro")
         macro = X[:, self.n_fwd:]
         k = min(int(self.n_factors), macro.shape[1])
         self.mu_, self.sd_ = _standardize(macro)
