@@ -29,7 +29,7 @@ def test_an_unreadable_month_names_the_option(value):
 def test_callers_share_the_message():
     from bondpremia.data.fredmd import _month as fredmd_month
     from bondpremia.models.forecast.features import month as month_end
-    from bondpremia.simulate.trace import _month as months_since_1970
+    from bondpremia.simulate.trace.dates import _month as months_since_1970
 
     assert month_end("2000-02", "end") == pd.Timestamp("2000-02-29")
     assert fredmd_month(None, "start") is None and fredmd_month("1960-03-15", "start") == pd.Period("1960-03", "M")

@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-import bondpremia.simulate.trace as simtrace
+import bondpremia.simulate.trace.frame as simframe
 from bondpremia.fixed_income import accrued_interest, coupons_paid
 from bondpremia.fixed_income.calendar import bond_market_days
 from bondpremia.simulate.trace import (
@@ -469,7 +469,7 @@ def test_accidental_key_collisions_are_separated(monkeypatch):
     cancellation steps; the simulator moves their volumes so that the truth stays exact."""
     kw = dict(n_bonds=3, n_months=6, seed=0, start="2011-11", trades_per_bond_month=6000)
     assert _recovered(simulate_trace(**kw))
-    monkeypatch.setattr(simtrace, "_separate_keys", lambda c, *args: c["vol"].astype(np.float64))
+    monkeypatch.setattr(simframe, "_separate_keys", lambda c, *args: c["vol"].astype(np.float64))
     assert not _recovered(simulate_trace(**kw))
 
 
