@@ -10,8 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from bondpremia.errors import ConvergenceError, InputError  # noqa: E402
-from bondpremia.models.forecast import nn  # noqa: E402
-from bondpremia.models.forecast.nn import SeedEnsembleNet  # noqa: E402
+from bondpremia.models.forecast.nn import SeedEnsembleNet, kernels, layout, training  # noqa: E402
 
 # unit-scale synthetic targets: trained as they are (y_scale=1)
 FAST = dict(n_seeds=4, n_keep=2, dropout_grid=(0.1,), penalty_grid=(0.001,), max_epochs=60, patience=5, y_scale=1.0)
@@ -20,14 +19,14 @@ FAST = dict(n_seeds=4, n_keep=2, dropout_grid=(0.1,), penalty_grid=(0.001,), max
 def make_arch(groups=None, fwd_hidden=(4, 2), macro_hidden=(3,), group_hidden=(2, 1), n_fwd=3, n_macro=5, m=2,
               bn=True):
     codes = None if groups is None else np.unique(np.asarray(groups), return_inverse=True)[1]
-    return nn._build_arch(n_fwd, n_macro, m, fwd_hidden, () if groups is not None else macro_hidden, codes,
-                          group_hidden, bn)
+    return layout._build_arch(n_fwd, n_macro, m, fwd_hidden, () if groups is not None else macro_hidden, codes,
+                              group_hidden, bn)
 
 
 def random_state(arch, b, seed=0):
     """Random weights (masked entries zero), batch-norm parameters and moving statistics for b models."""
     g = torch.Generator().manual_seed(seed)
-    theta = torch.stack([nn._init_theta(arch, g) for _ in range(b)])
+    theta = torch.stack([layout._init_theta(arch, g) for _ in range(b)])
     k = arch.width
     theta[:, arch.gamma_off:arch.gamma_off + k] = 0.5 + torch.rand(b, k, generator=g)
     theta[:, arch.beta_off:arch.beta_off + 2 * k] += 0.1 * torch.randn(b, 2 * k, generator=g)  # beta, output W
@@ -73,7 +72,7 @@ def reference(arch, th, x, keep_row=None, keep_col=None, rs=None):
         mean, var = z.mean(0), z.var(0, unbiased=False)
     else:
         mean, var = rs[:k], rs[k:]
-    zn = (z - mean) / torch.sqrt(var + nn._BN_EPS) * gamma + beta if arch.bn else z
+    zn = (z - mean) / torch.sqrt(var + kernels._BN_EPS) * gamma + beta if arch.bn else z
     return zn @ w(arch.out) + bias(arch.out)
 
 
@@ -89,12 +88,13 @@ def test_batched_pass_equals_single_models_and_autograd(groups, bn):
     keep_col = (torch.rand(b, arch.n_col_drop, n, generator=g) > 0.3).float() / 0.7
 
     def batched(th, rs_, sel):
-        C = nn._Cache(len(arch.layers))
+        C = kernels._Cache(len(arch.layers))
         k = arch.width
         moving = (rs_[:, :k].clone(), rs_[:, k:].clone())
-        out = nn._forward(arch, nn._Views(arch, th), x[sel].clone(), keep=(keep_row[sel], keep_col[sel]), cache=C,
-                          zbuf=torch.ones(len(sel), k + 1, n), moving=moving)
-        grad = nn._backward(arch, nn._Views(arch, th), C, (out - y[sel]) * (2.0 / (n * arch.n_out)), keep_col[sel])
+        out = kernels._forward(arch, kernels._Views(arch, th), x[sel].clone(), keep=(keep_row[sel], keep_col[sel]),
+                               cache=C, zbuf=torch.ones(len(sel), k + 1, n), moving=moving)
+        grad = kernels._backward(arch, kernels._Views(arch, th), C, (out - y[sel]) * (2.0 / (n * arch.n_out)),
+                                 keep_col[sel])
         return out, grad, torch.cat(moving, dim=1)
 
     out_b, grad_b, moving_b = batched(theta, rs, list(range(b)))
@@ -111,7 +111,7 @@ def test_batched_pass_equals_single_models_and_autograd(groups, bn):
         torch.testing.assert_close(grad_b[i], th.grad, rtol=1e-4, atol=1e-6)
     # evaluation mode on shared rows equals the reference with moving statistics
     xs = x[0]
-    out_e = nn._forward(arch, nn._Views(arch, theta), xs, rs=rs)
+    out_e = kernels._forward(arch, kernels._Views(arch, theta), xs, rs=rs)
     for i in range(b):
         torch.testing.assert_close(out_e[i], reference(arch, theta[i], xs, rs=rs[i]), rtol=1e-5, atol=1e-6)
 
@@ -130,7 +130,7 @@ def test_branch_layout_of_dropout_and_penalties():
     # a forward-rate rate of 0 and a macro rate of 0.5: forward rows always kept (threshold at the lowest draw),
     # macro rows kept with probability one half and scaled by 2
     hyper = np.array([[0.5, 0.0, 0.0, 0.0, 0.0, 0.0]])
-    thr_r, inv_r, thr_c, inv_c = nn._branch_thresholds(arch, hyper)
+    thr_r, inv_r, thr_c, inv_c = training._branch_thresholds(arch, hyper)
     np.testing.assert_array_equal(thr_r[0, 0], np.where(arch.fwd_row, -32768, 0))
     np.testing.assert_array_equal(inv_r[0, 0], np.where(arch.fwd_row, 1.0, 2.0))
     np.testing.assert_array_equal(thr_c[0, :, 0], np.where(arch.fwd_col, -32768, 0))
@@ -159,8 +159,8 @@ def test_moving_statistics_follow_keras():
     keep_col = torch.ones(b, arch.n_col_drop, n)
     k = arch.width
     moving = (rs[:, :k].clone(), rs[:, k:].clone())
-    nn._forward(arch, nn._Views(arch, theta), x.clone(), keep=(None, keep_col), cache=nn._Cache(1),
-                zbuf=torch.ones(b, k + 1, n), moving=moving)
+    kernels._forward(arch, kernels._Views(arch, theta), x.clone(), keep=(None, keep_col), cache=kernels._Cache(1),
+                     zbuf=torch.ones(b, k + 1, n), moving=moving)
     z = x.transpose(1, 2)  # raw forwards feed batch norm
     torch.testing.assert_close(moving[0], 0.99 * rs[:, :k] + 0.01 * z.mean(2))
     torch.testing.assert_close(moving[1], 0.99 * rs[:, k:] + 0.01 * z.var(2, unbiased=False))
@@ -171,10 +171,10 @@ def test_group_layer_is_block_diagonal():
     arch = make_arch(labels, fwd_hidden=(3,), group_hidden=(2, 1), n_fwd=2, n_macro=7)
     theta, _ = random_state(arch, 3, seed=4)
     x = torch.randn(11, 2 + 7)
-    V = nn._Views(arch, theta)
+    V = kernels._Views(arch, theta)
     h = x[:, 2:]
     for d in arch.macro:
-        h = nn._hidden(d, V, h, None, None)
+        h = kernels._hidden(d, V, h, None, None)
     # by hand: one small network per group, in the order of np.unique(labels)
     for b in range(3):
         outs = []
