@@ -7,7 +7,7 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from bondpremia.errors import InputError
+from bondpremia.errors import InputError, MissingInputWarning
 from bondpremia.schema import DAILY, MONTHLY, check_table
 from bondpremia.simulate.trace import simulate_trace
 from bondpremia.trace.daily import daily_prices
@@ -59,3 +59,39 @@ def test_the_contract_renders_as_a_markdown_table():
     assert len(lines) == 2 + len(MONTHLY.columns)
     assert lines[2 + MONTHLY.names.index("ret")] == (
         "| `ret` | Float64 | decimal per month | ret_end when it exists, else ret_start |")
+
+
+def test_the_characteristics_and_forecasts_writers_keep_their_contracts():
+    from bondpremia.characteristics import build_characteristics
+    from bondpremia.models.forecast.engine import recursive_forecast
+    from bondpremia.models.forecast.estimators import OLS, ModelSpec
+    from bondpremia.models.forecast.features import treasury_data
+    from bondpremia.schema import CHARACTERISTICS, FORECASTS
+    from bondpremia.simulate.bond_panel import simulate_bond_panel
+
+    with pytest.warns(MissingInputWarning):  # no macro series: the VIX beta cannot be built
+        chars = build_characteristics(simulate_bond_panel(n_bonds=20, n_months=14, seed=1, start="2010-01")).panel
+    assert list(chars.columns[:2]) == ["id", "date"] and chars.columns[-1] == "exret_next"
+    check_table(chars, CHARACTERISTICS, where="characteristics.parquet")
+
+    months = pd.date_range("1980-01-31", "1992-12-31", freq="ME")
+    mats = range(1, 121)
+    yields = pd.DataFrame([[0.05 + 0.001 * i / 12 + 0.0001 * (t % 7) for i in mats] for t in range(len(months))],
+                          index=months, columns=list(mats))
+    run = recursive_forecast(treasury_data(yields), ModelSpec("ols", OLS(), uses_macro=False, seeded=False),
+                             oos_start="1990-01")
+    assert tuple(run.forecasts.columns) == FORECASTS.names
+    check_table(run.forecasts, FORECASTS, where="forecasts.parquet", extra=False)
+    back = pl.from_pandas(run.forecasts)  # written by pandas, read by polars: dates become Datetime
+    check_table(back, FORECASTS, where="forecasts.parquet", extra=False)
+
+
+def test_a_reader_checks_only_the_columns_it_uses():
+    monthly = pl.DataFrame({"date": [], "ret": []}, schema={"date": pl.Date, "ret": pl.Float64})
+    check_table(monthly, MONTHLY, where="m.parquet", columns=["ret"])
+    with pytest.raises(InputError, match=r"is not a monthly table: ret is String, expected Float64"):
+        check_table(monthly.with_columns(pl.col("ret").cast(pl.String)), MONTHLY, where="m.parquet", columns=["ret"])
+    with pytest.raises(InputError, match=r"missing columns \['ret'\]"):
+        check_table(monthly.drop("ret"), MONTHLY, where="m.parquet", columns=["date", "ret"])
+    with pytest.raises(ValueError, match="are not columns of the monthly contract"):
+        check_table(monthly, MONTHLY, where="m.parquet", columns=["returns"])

@@ -10,12 +10,13 @@ of par unless a column says otherwise. ``docs/architecture.md`` shows where each
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from bondpremia.errors import InputError
 
-__all__ = ["DAILY", "MONTHLY", "Column", "Table", "check_table"]
+__all__ = ["CHARACTERISTICS", "DAILY", "FORECASTS", "MONTHLY", "Column", "Table", "check_table"]
 
 
 @dataclass(frozen=True)
@@ -84,17 +85,47 @@ MONTHLY = Table("monthly", (
 ))
 
 
-def check_table(frame: Any, table: Table, *, where: str, extra: bool = True) -> None:
+#: The keys and target of the characteristics panel of :func:`bondpremia.characteristics.build_characteristics`
+#: (``characteristics.parquet``); one column per characteristic follows, named as in
+#: ``docs/characteristics.md``.
+CHARACTERISTICS = Table("characteristics", (
+    Column("id", "String", "", "bond identifier (the CUSIP of a TRACE panel)"),
+    Column("date", "Date", "", "calendar month end t (characteristics known at the end of t)"),
+    Column("exret_next", "Float64", "decimal per month", "excess return of month t + 1, on the row of t"),
+))
+
+#: Out-of-sample forecasts of :func:`bondpremia.models.forecast.recursive_forecast` (``forecasts.parquet``, one
+#: row a model, forecast date and maturity). Bianchi, Büchner and Tamoni (2021): log excess returns held h months.
+FORECASTS = Table("forecasts", (
+    Column("model", "String", "", "model name (docs/treasury.md)"),
+    Column("date", "Date", "", "forecast date t (month end; information up to t)"),
+    Column("target_date", "Date", "", "t + h, when the forecast return is realized"),
+    Column("maturity", "String", "", "bond maturity in years, or EW (the equal-weighted portfolio)"),
+    Column("forecast", "Float64", "decimal per holding period", "forecast log excess return"),
+    Column("actual", "Float64", "decimal per holding period", "realized log excess return (NaN if not yet)"),
+    Column("benchmark", "Float64", "decimal per holding period", "historical mean of the same training rows"),
+    Column("n_train", "Int64", "count", "training rows of the fit behind the forecast"),
+))
+
+
+def check_table(frame: Any, table: Table, *, where: str, extra: bool = True,
+                columns: Sequence[str] | None = None) -> None:
     """Raise :class:`InputError` when ``frame`` (polars or pandas) lacks a column of ``table`` or holds one with
     another type; ``where`` names the file or argument in the message. With ``extra=False`` columns beyond the
-    contract are an error too."""
+    contract are an error too. A ``Date`` column may be stored as a timestamp (``Datetime``, as pandas writes it).
+    ``columns`` restricts the check to the contract's columns a reader uses (their presence and types)."""
     schema = _schema(frame)
+    if columns is not None:
+        unknown = [c for c in columns if c not in table.names]
+        if unknown:
+            raise ValueError(f"{unknown} are not columns of the {table.name} contract")  # a programming error
+        table = Table(table.name, tuple(c for c in table.columns if c.name in columns))
     missing = [c.name for c in table.columns if c.name not in schema]
     if missing:
         raise InputError(f"is not a {table.name} table: missing columns {missing} (expected {list(table.names)})",
                          file=where)
     wrong = [f"{c.name} is {schema[c.name]}, expected {c.dtype}" for c in table.columns
-             if schema[c.name] not in (c.dtype, "Null")]
+             if schema[c.name] not in (c.dtype, "Null") and (c.dtype, schema[c.name]) != ("Date", "Datetime")]
     if wrong:
         raise InputError(f"is not a {table.name} table: {'; '.join(wrong)}", file=where)
     if not extra and len(schema) > len(table.columns):

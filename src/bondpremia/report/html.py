@@ -29,11 +29,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import polars as pl
 from matplotlib.figure import Figure
 
 from bondpremia.errors import InputError
 from bondpremia.models.forecast.outputs import group_shares, r2oos_stars, sse_curves
 from bondpremia.report import figures
+from bondpremia.schema import FORECASTS, MONTHLY, check_table
 
 __all__ = ["REPORT_SECTIONS", "figure_to_base64", "render_report", "write_report"]
 
@@ -120,7 +122,7 @@ def _find(run_dir: Path, name: str) -> list[Path]:
 def _read(path: Path, reader: Callable[[Path], Any]) -> Any:
     try:
         return reader(path)
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, pl.exceptions.PolarsError) as err:
         raise InputError(f"cannot read: {err}", file=str(path)) from None
 
 
@@ -158,8 +160,8 @@ def _section_bond_returns(run_dir: Path) -> str | None:
     if not paths:
         return None
     path = paths[0]
+    check_table(_read(path, lambda p: pl.read_parquet(p, n_rows=0)), MONTHLY, where=str(path), columns=["ret"])
     monthly = _read(path, pd.read_parquet)
-    _require(monthly, ["ret"], path)
     ret = pd.to_numeric(monthly["ret"], errors="coerce").dropna() * 100.0
     summary = pd.DataFrame({
         "statistic": ["count", "mean (%)", "std (%)", "1% quantile (%)", "99% quantile (%)"],
@@ -325,7 +327,8 @@ def _section_treasury(run_dir: Path) -> str | None:
     if fc_paths:
         path = fc_paths[0]
         fc = _read(path, pd.read_parquet)
-        _require(fc, ["model", "date", "maturity", "forecast", "actual", "benchmark"], path)
+        check_table(fc, FORECASTS, where=str(path),
+                    columns=["model", "date", "maturity", "forecast", "actual", "benchmark"])
         series = sse_curves(fc)
         if series:
             parts.append(_figure_html(
