@@ -484,3 +484,19 @@ def test_a_planted_pickle_in_the_cache_is_never_loaded(tmp_path):
     assert not marker.exists()
     pd.testing.assert_frame_equal(again.forecasts, recursive_forecast(data, "rf", **opts).forecasts,
                                   check_exact=True)
+
+
+def test_any_scikit_learn_multi_output_regressor_is_a_forecast_estimator():
+    """The ForecastEstimator protocol: the package's models and a plain scikit-learn regressor (no retune, no
+    seed) run through the engine; the regressor's forecasts are OLS on the training rows, checked by hand."""
+    from sklearn.linear_model import LinearRegression
+
+    from bondpremia.models.forecast.estimators import ForecastEstimator, make_model
+
+    for name in ("hm", "ols", "cp", "pcr3", "ridge", "rf", "gbrt"):
+        assert isinstance(make_model(name, n_fwd=10).estimator, ForecastEstimator)
+    data = short_data()
+    run = recursive_forecast(data, ModelSpec("lr", LinearRegression(), uses_macro=False, seeded=False),
+                             oos_start="1990-01")
+    ours = recursive_forecast(data, "ols", oos_start="1990-01")
+    np.testing.assert_allclose(run.forecasts["forecast"], ours.forecasts["forecast"], rtol=1e-8, atol=1e-12)

@@ -14,7 +14,7 @@ import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
@@ -30,6 +30,7 @@ from bondpremia.model_names import MODEL_HELP
 __all__ = [
     "MODEL_HELP",
     "CochranePiazzesi",
+    "ForecastEstimator",
     "GradientBoostedTrees",
     "HistoricalMean",
     "LudvigsonNg",
@@ -453,12 +454,43 @@ class GradientBoostedTrees(_Base):
 # ----------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ModelSpec:
-    """A resolved model name: the estimator and whether it reads the macro columns."""
+    """A resolved model name: the estimator (a :class:`ForecastEstimator`) and whether it reads the macro columns
+    and is seeded."""
 
     name: str
-    estimator: Any
+    estimator: ForecastEstimator
     uses_macro: bool
     seeded: bool
+
+
+@runtime_checkable
+class ForecastEstimator(Protocol):
+    """What :func:`bondpremia.models.forecast.recursive_forecast` needs of a model: a scikit-learn regressor
+    (``get_params``/``set_params``, ``fit(X, y)`` with ``y`` of shape ``(n, m)``, ``predict(X)`` of shape
+    ``(n, m)``). Every model of this module and :class:`~bondpremia.models.forecast.nn.SeedEnsembleNet` follows it,
+    and so does any scikit-learn multi-output regressor.
+
+    Re-tuning and warm starts are driven through parameters; the engine sets each one only when the estimator
+    has it (``get_params``), before every fit:
+
+    - ``retune`` (bool): ``True`` at a re-tuning date (choose the hyper-parameters again on the validation block);
+      ``False`` between them (refit with the hyper-parameters of the last re-tuning). A model without it chooses
+      at every fit (or has nothing to choose).
+    - ``warm_start`` (bool, always ``True``): a refit starts from the state of the last re-tuning fit (the networks'
+      weights; ``NNGridSearchWrapper``'s refit in the authors' code), so that the cache can replay a run exactly.
+    - ``seed`` and ``random_state`` (int): the seed of the fit (the same at every date unless ``seed_per_date``).
+
+    Optional: ``input_gradients(X) -> (n, m, p)`` gives the gradient importance of networks (BBT 2021, Section
+    4.3); :class:`ValidatedTrees` and :class:`GradientBoostedTrees` get permutation importance instead.
+    """
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]: ...
+
+    def set_params(self, **params: Any) -> Any: ...
+
+    def fit(self, X: Any, y: Any) -> Any: ...
+
+    def predict(self, X: Any) -> Any: ...
 
 
 def _unknown(name: str) -> str:
