@@ -1,4 +1,4 @@
-"""Tests of bondpremia.fixed_income.curves against independent computations.
+"""Tests of bondpremia.fixed_income.curves, .nss and .bootstrap against independent computations.
 
 * Forwards, log prices and excess returns: the Cochrane-Piazzesi GSW files (``cp_gsw_{p,f,rx}.csv``), whose
   ``rx`` rows are dated at the realization month ``t + 12``.
@@ -22,15 +22,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bondpremia.errors import InputError
-from bondpremia.fixed_income.curves import (
-    NSS_PARAMS,
-    excess_returns,
-    fit_nss,
-    forward_rates,
-    log_prices,
-    nss_yields,
-    par_to_zero,
-)
+from bondpremia.fixed_income.bootstrap import par_to_zero
+from bondpremia.fixed_income.curves import excess_returns, forward_rates, log_prices
+from bondpremia.fixed_income.nss import NSS_PARAMS, fit_nss, nss_yields
 
 DATA = Path(__file__).parents[2] / ".." / "shared" / "data"
 CP = DATA / "treasury"

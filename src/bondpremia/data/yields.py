@@ -167,7 +167,7 @@ def load_treasury_par_curve(path: str | PathLike[str], *, drop_empty: bool = Fal
     DataFrame indexed by date ascending (``DatetimeIndex`` named ``date``), columns = maturity **in years**
     (float labels sorted ascending: ``1/12, 0.125, 1/6, 0.25, 1/3, 0.5, 1, 2, ...``, index named
     ``maturity_years``), values = par yields **in decimals** (percent / 100), NaN where blank. This is the
-    input layout of :func:`bondpremia.fixed_income.curves.par_to_zero`.
+    input layout of :func:`bondpremia.fixed_income.bootstrap.par_to_zero`.
 
     Raises
     ------

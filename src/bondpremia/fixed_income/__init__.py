@@ -11,17 +11,10 @@ from bondpremia.fixed_income.bond import (
     price_from_yield,
     yield_from_price,
 )
-from bondpremia.fixed_income.curves import (
-    NSS_PARAMS,
-    ZeroCurve,
-    excess_returns,
-    fit_nss,
-    forward_rates,
-    log_prices,
-    nss_yields,
-    par_to_zero,
-)
+from bondpremia.fixed_income.bootstrap import ZeroCurve, par_to_zero
+from bondpremia.fixed_income.curves import excess_returns, forward_rates, log_prices
 from bondpremia.fixed_income.daycount import DayCount, parse_daycount, year_fraction
+from bondpremia.fixed_income.nss import NSS_PARAMS, fit_nss, nss_yields
 from bondpremia.fixed_income.schedule import REASONS, bond_terms, coupon_schedule, coupons_paid
 
 __all__ = [

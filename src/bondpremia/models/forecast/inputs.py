@@ -33,8 +33,8 @@ def _table(path: Path) -> pd.DataFrame:
 def zero_yields_from_par(par: pd.DataFrame) -> pd.DataFrame:
     """Month-end zero yields (int columns 12, 24, ..., 120 months, continuously compounded decimals) from a
     daily Treasury par curve (:func:`bondpremia.data.load_treasury_par_curve`): the last quoted day of each
-    month is bootstrapped with :func:`bondpremia.fixed_income.curves.par_to_zero`."""
-    from bondpremia.fixed_income.curves import par_to_zero
+    month is bootstrapped with :func:`bondpremia.fixed_income.bootstrap.par_to_zero`."""
+    from bondpremia.fixed_income.bootstrap import par_to_zero
 
     daily = par.dropna(how="all").sort_index()
     days = pd.DatetimeIndex(daily.index)
