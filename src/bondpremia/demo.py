@@ -286,7 +286,7 @@ def _treasury(out: Path, data: Any, sim: Any, oos_start: str, s: DemoSizes, step
     ew = tables.r2oos.loc[tables.r2oos["maturity"].astype(str).str.lower() == "ew"].set_index("model")["r2oos"]
     head: dict[str, Any] = {"r2oos_ew_pct": {m: float(v) for m, v in ew.items()}}
     if sim is not None:
-        head["population_r2_ew_pct"] = 100 * float(sim.population_r2["ew"])
+        head["population_r2_ew_pct"] = 100 * float(sim.population_r2["EW"])
         pd.DataFrame({"population_r2": sim.population_r2}).to_csv(out / "treasury" / "population_r2.csv")
     return head
 

@@ -106,9 +106,9 @@ def test_excess_returns_match_cp_file(cp_data):
     assert buy.iloc[-12:].isna().all().all()
     # default maturities and the equal-weighted column
     dflt = excess_returns(yields, date="realization").loc[rx.index]
-    assert list(dflt.columns) == [2, 3, 4, 5, 7, 10, "ew"]
+    assert list(dflt.columns) == [2, 3, 4, 5, 7, 10, "EW"]
     ew = rx[["rx2", "rx3", "rx4", "rx5", "rx7", "rx10"]].mean(axis=1)
-    np.testing.assert_allclose(dflt["ew"], ew, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(dflt["EW"], ew, rtol=0, atol=1e-13)
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from bondpremia.simulate.term_structure import (
     simulate_term_structure,
 )
 
-COLUMNS = [*MATURITIES, "ew"]
+COLUMNS = [*MATURITIES, "EW"]
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -52,7 +52,7 @@ def _g(m, v):
 
 
 def _rx_from_x(x_t, x_t12, p, mats=MATURITIES):
-    """Realized rx_{t+12}(n) from the states at t and t+12 (rows), columns n and "ew"."""
+    """Realized rx_{t+12}(n) from the states at t and t+12 (rows), columns n and "EW"."""
     xbar = np.asarray(p.mean_factors)
     out = []
     for n in mats:
@@ -173,7 +173,7 @@ def test_shapes_labels_and_plausible_yields(default_sim):
     assert np.isfinite(sim.expected_excess.to_numpy(dtype=float)).all()
     assert rx.iloc[-12:].isna().all().all()
     assert sim.population_r2.index.equals(rx.columns)
-    np.testing.assert_allclose(sim.expected_excess["ew"], sim.expected_excess[list(MATURITIES)].mean(axis=1),
+    np.testing.assert_allclose(sim.expected_excess["EW"], sim.expected_excess[list(MATURITIES)].mean(axis=1),
                                atol=1e-15)
 
 
@@ -191,7 +191,7 @@ def test_monte_carlo_from_a_fixed_state(default_sim, pick):
     """From one state at t, 20,000 independent 12-month continuations average to E_t rx within 4 s.e."""
     sim = default_sim
     x, m = _states(sim)
-    ew = sim.expected_excess["ew"].to_numpy(dtype=float)
+    ew = sim.expected_excess["EW"].to_numpy(dtype=float)
     t = {"max_ew": int(np.argmax(ew)), "min_ew": int(np.argmin(ew)),
          "max_interaction": int(np.argmax(np.abs(m[:, 1] * m[:, 2])))}[pick]
     rx = _monte_carlo(x[t], m[t], sim.params, 20_000, np.random.default_rng(99))

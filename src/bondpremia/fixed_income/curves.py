@@ -207,7 +207,7 @@ def excess_returns(
     horizon_months: int = 12,
     date: Literal["purchase", "realization"] = "purchase",
 ) -> pd.DataFrame:
-    """Log holding-period excess returns on zero-coupon bonds, plus their equal-weighted average ``"ew"``.
+    """Log holding-period excess returns on zero-coupon bonds, plus their equal-weighted average ``"EW"``.
 
     Buy an ``n``-year zero at ``t``, sell it at ``t + h`` as an ``(n - h/12)``-year zero, and subtract the
     ``h``-month yield (Cochrane and Piazzesi 2005, Section I, generalized from ``h = 12``)::
@@ -236,7 +236,7 @@ def excess_returns(
 
     Returns
     -------
-    DataFrame of decimals, one column per ``n`` (labelled ``n``) and ``"ew"``, the cross-sectional mean of
+    DataFrame of decimals, one column per ``n`` (labelled ``n``) and ``"EW"``, the cross-sectional mean of
     those columns (NaN when any of them is NaN).
     """
     yields = _check_frame(yields)
@@ -273,6 +273,6 @@ def excess_returns(
     out = pd.DataFrame(
         np.column_stack([rx, ew]),
         index=yields.index[order],
-        columns=pd.Index([_label(n) for n in ns] + ["ew"], dtype=object, name="n"),
+        columns=pd.Index([_label(n) for n in ns] + ["EW"], dtype=object, name="n"),
     )
     return out

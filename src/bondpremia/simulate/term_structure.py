@@ -2,7 +2,7 @@
 
 It serves the tests and the demo of the bond risk premia module (Bianchi, Buchner and Tamoni 2021, "Bond Risk
 Premia with Machine Learning", *Review of Financial Studies* 34(2), 1046-1089): forecasting the 12-month log
-excess returns of zero-coupon bonds (``n = 2, 3, 4, 5, 7, 10`` years and their equal-weighted mean ``"ew"``) from
+excess returns of zero-coupon bonds (``n = 2, 3, 4, 5, 7, 10`` years and their equal-weighted mean ``"EW"``) from
 one-year forward rates and a large macro panel. Because the true conditional mean ``E_t rx_{t+12}(n)`` is known
 exactly, a forecaster that can represent it should reach the population R-squared reported here.
 
@@ -68,7 +68,7 @@ beta' s_{t+12} + gamma' s_t`` and ``kappa = F^12' beta + gamma``::
 
 **Default calibration** (:class:`TermStructureParams`): mean yields 4.8% (1 month) to 6.5% (10 years), standard
 deviations about 2 points, 2% of months with a negative short rate; population R-squared for ``n = 2, 3, 4, 5,
-7, 10, ew``: total 0.38, 0.37, 0.36, 0.36, 0.35, 0.35, 0.36; forwards alone (linear) 0.24, 0.22, 0.20, 0.19,
+7, 10, EW``: total 0.38, 0.37, 0.36, 0.36, 0.35, 0.35, 0.36; forwards alone (linear) 0.24, 0.22, 0.20, 0.19,
 0.18, 0.17, 0.18; forwards and macro factors, linearly, 0.27 to 0.19. With ``macro_effect=False`` the total is
 0.29 to 0.24 and all of it is linear in the forwards.
 
@@ -114,7 +114,7 @@ __all__ = [
 ]
 
 MATURITIES: tuple[int, ...] = (2, 3, 4, 5, 7, 10)
-"""Bond maturities in years of :attr:`SimulatedTermStructure.expected_excess` (plus ``"ew"``)."""
+"""Bond maturities in years of :attr:`SimulatedTermStructure.expected_excess` (plus ``"EW"``)."""
 
 FACTOR_NAMES = ("level", "slope", "curvature")
 MACRO_NAMES = ("macro1", "macro2", "macro3", "macro4")
@@ -334,7 +334,7 @@ def _system(p: TermStructureParams) -> _System:
 
 
 def _rx_coefficients(sys_: _System, maturities: Sequence[int]) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """``rx_{t+12}(n) = const + beta' s_{t+12} + gamma' s_t`` for each ``n`` and their mean (``"ew"``).
+    """``rx_{t+12}(n) = const + beta' s_{t+12} + gamma' s_t`` for each ``n`` and their mean (``"EW"``).
 
     Returns ``const`` (J+1,), ``beta`` (d, J+1), ``gamma`` (d, J+1).
     """
@@ -361,7 +361,7 @@ def _stack(x: FloatArray, m: FloatArray) -> FloatArray:
 
 
 def _columns(maturities: Sequence[int]) -> pd.Index:
-    return pd.Index([int(n) for n in maturities] + ["ew"], dtype=object, name="n")
+    return pd.Index([int(n) for n in maturities] + ["EW"], dtype=object, name="n")
 
 
 def expected_excess_returns(
@@ -374,7 +374,7 @@ def expected_excess_returns(
 
     ``X_t`` is the deviation from the mean curve, as in :attr:`SimulatedTermStructure.states`. Returns a
     DataFrame (indexed like ``factors`` when it is a DataFrame) with one column per ``n`` (int labels, whole
-    years from 2 to 10) and ``"ew"``, the labels of :func:`bondpremia.fixed_income.curves.excess_returns`.
+    years from 2 to 10) and ``"EW"``, the labels of :func:`bondpremia.fixed_income.curves.excess_returns`.
     """
     p = _resolve_params(params)
     mats = [int(n) for n in maturities_years]
@@ -405,7 +405,7 @@ def population_r2(
     * ``"forwards"``: the best linear forecast from the forward rates at ``t`` (equivalently from ``X_t``);
     * ``"forwards_macro_linear"``: the best linear forecast from the forwards and the macro factors ``M_t``.
 
-    Columns: the maturities (int labels) and ``"ew"``. ``"total" - "forwards_macro_linear"`` is what only a
+    Columns: the maturities (int labels) and ``"EW"``. ``"total" - "forwards_macro_linear"`` is what only a
     non-linear model can gain. Exact up to floating point (a Lyapunov equation; see the module docstring).
     """
     p = _resolve_params(params)
@@ -483,7 +483,7 @@ class SimulatedTermStructure:
         Series name -> transformation code (all 1: no transformation needed).
     expected_excess:
         The exact ``E_t rx_{t+12}(n)`` at the purchase date ``t`` (decimals); columns like
-        ``excess_returns(yields)`` (int maturities in years and ``"ew"``). No NaN: the expectation exists in
+        ``excess_returns(yields)`` (int maturities in years and ``"EW"``). No NaN: the expectation exists in
         the last 12 months too, where the realization does not.
     population_r2:
         Population R-squared of ``expected_excess`` (closed form, :func:`population_r2` row ``"total"``),

@@ -31,11 +31,11 @@ def test_linear_models_recover_the_linear_premium():
             fc = recursive_forecast(data, model, oos_start="1860-01", timing="purged", importance=False).forecasts
             ew = fc[fc["maturity"] == "EW"]
             a, b, f = (ew[c].to_numpy() for c in ("actual", "benchmark", "forecast"))
-            truth = sim.expected_excess["ew"].reindex(ew["date"]).to_numpy()
+            truth = sim.expected_excess["EW"].reindex(ew["date"]).to_numpy()
             got[model].append(_r2(a, f, b))
             assert np.corrcoef(f, truth)[0, 1] > 0.85
         got["truth"].append(_r2(a, truth, b))
-    pop = float(sim.population_r2["ew"])
+    pop = float(sim.population_r2["EW"])
     mean = {k: float(np.mean(v)) for k, v in got.items()}
     assert abs(mean["truth"] - pop) < 0.03, (mean, pop)
     for model in ("ols", "pcr3"):
@@ -60,9 +60,9 @@ def test_macro_network_tracks_the_true_premium_better_than_any_linear_model():
         fc = recursive_forecast(data, m, oos_start="2000-01", timing="purged", n_seeds=5, n_keep=3,
                                 refit_every=600, retune_every=600, importance=False).forecasts
         ew = fc[fc["maturity"] == "EW"]
-        truth = sim.expected_excess["ew"].reindex(ew["date"]).to_numpy()
+        truth = sim.expected_excess["EW"].reindex(ew["date"]).to_numpy()
         share[m] = 1 - np.mean((ew["forecast"].to_numpy() - truth) ** 2) / np.var(truth)
-    pop = sim.population_r2_table["ew"]
+    pop = sim.population_r2_table["EW"]
     linear_bound = pop["forwards_macro_linear"] / pop["total"]
     assert linear_bound == pytest.approx(0.586, abs=0.002)
     assert share["nn_macro1_fwd"] > linear_bound + 0.03, (share, linear_bound)
@@ -81,7 +81,7 @@ def test_macro_network_recovers_part_of_the_non_linear_premium():
                                refit_every=600, retune_every=600, importance=False)
             for m in ("ols", "ols_macro", "nn_macro1_fwd")]
     got = report_tables(runs, data).r2oos.set_index(["model", "maturity"])["r2oos"] / 100
-    pop = sim.population_r2_table["ew"]
+    pop = sim.population_r2_table["EW"]
     assert abs(got[("ols", "EW")] - pop["forwards"]) < 0.03
     assert abs(got[("ols_macro", "EW")] - pop["forwards_macro_linear"]) < 0.03
     assert got[("nn_macro1_fwd", "EW")] > pop["forwards_macro_linear"] + 0.04

@@ -586,7 +586,7 @@ def r2oos_table(
     Parameters
     ----------
     actual:
-        Realized excess returns, one column per maturity (e.g. ``2, 3, 4, 5, 7, 10, "ew"``).
+        Realized excess returns, one column per maturity (e.g. ``2, 3, 4, 5, 7, 10, "EW"``).
     forecasts:
         Model name -> frame of forecasts with (at least) the columns of ``actual``.
     benchmark:

@@ -3,7 +3,7 @@
 At every month ``t`` the predictors are the one-year forward rates ``f_t(1), ..., f_t(10)`` (Cochrane and
 Piazzesi 2005, Section I) and, optionally, a transformed macro panel dated ``t``. The targets are the
 12-month log excess returns ``rx_{t+12}(n)`` for ``n = 2, 3, 4, 5, 7, 10`` years and their equal-weighted
-mean ``"ew"``, stored in the row of the **purchase date** ``t``: the value in row ``t`` is realized only at
+mean ``"EW"``, stored in the row of the **purchase date** ``t``: the value in row ``t`` is realized only at
 ``t + 12`` (:func:`bondpremia.fixed_income.curves.excess_returns` with ``date="purchase"``). The
 out-of-sample engine (:mod:`bondpremia.models.forecast.engine`) decides which of those rows may be used at a
 forecast date.
