@@ -1,7 +1,8 @@
 """Bond characteristics panel (Kelly, Palhares and Pruitt 2023 style): definitions (one small function per
 characteristic, in :mod:`~bondpremia.characteristics.definitions`), the vectorized rolling and walk-forward OLS
-engine and cross-sectional transforms, macro series, and :func:`build_characteristics`, which computes the whole
-panel on the dense bond x month grid."""
+engine and cross-sectional transforms, macro series, the registry of characteristic specs
+(:mod:`~bondpremia.characteristics.specs`), and :func:`build_characteristics`, which computes the whole panel on
+the dense bond x month grid."""
 
 from bondpremia.characteristics.build import (
     ALTERNATIVES,

@@ -6,7 +6,9 @@ amount_outstanding, mv, maturity, rating_num, vol_par``, optionally joined with 
 panel in the ICE BofA style (``Pricing_Date, ISIN, Return, oas, DUR, Rating, Coupon, ParAmount, Maturity, Sector
 level ..., Stock_Price, marketcap, debt, ebitda, ebit, grossmargin, pricetobook, pricetoearnings, PD_DRISK``, with
 -99.99 for missing; returns in percent and OAS in basis points). A characteristic whose inputs are absent is left
-out; ``coverage`` reports the non-missing share of every characteristic by month.
+out; ``coverage`` reports the non-missing share of every characteristic by month. The characteristics are the
+specs of :mod:`~bondpremia.characteristics.specs` (name, needs, compute, dating), computed in their declaration
+order by :func:`~bondpremia.characteristics.registry.resolve`.
 
 Timing: a value dated ``t`` uses data through the end of ``t`` (rolling moments and momentum) or through ``t - 1``
 (the walk-forward betas, estimated only on months before ``t``); the column ``exret_next`` is the excess return of
@@ -22,27 +24,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bondpremia.characteristics import definitions as d
-from bondpremia.characteristics.engine import (
-    cross_sectional_rank,
-    pct_change_months,
-    rolling_moments,
-    rolling_ols,
-    rolling_order_statistic,
-    rolling_quantile,
-    winsorize,
-)
-from bondpremia.characteristics.grid import ICE_UNITS, SENTINEL, Grid, bom_roles, make_grid, resolve_columns
+from bondpremia.characteristics.engine import cross_sectional_rank, winsorize
+from bondpremia.characteristics.grid import ICE_UNITS, Grid, bom_roles, make_grid, resolve_columns
+from bondpremia.characteristics.registry import Options, Values, read_panel, resolve
+from bondpremia.characteristics.specs import MACRO_SERIES, SPECS
 from bondpremia.errors import (
     InputError,
     MissingInputWarning,  # a characteristic's input is missing; re-exported
 )
-from bondpremia.validate import to_number
 
 __all__ = ["ALTERNATIVES", "KPP_INPUTS", "KPP_INSTRUMENTS", "CharacteristicsResult", "MissingInputWarning",
            "build_characteristics", "coverage"]
 
-MACRO_SERIES = ("default_spread", "term_spread", "vix_innovation")  # the same for every bond in a month
 RISK_WINDOW = 36  # months of the rolling risk measures and betas
 RISK_MIN = 24
 VOL_WINDOW = 24  # months of bond volatility (KPP 2023, Table A.I: "over the past 24 months")
@@ -125,46 +118,6 @@ class CharacteristicsResult:
         return [n for n in self.names if n not in MACRO_SERIES]
 
 
-def _clean(values: np.ndarray) -> np.ndarray:
-    out = np.asarray(values, dtype=float).copy()
-    out[(out == SENTINEL) | ~np.isfinite(out)] = np.nan
-    return out
-
-
-def _numeric(panel: pd.DataFrame, column: str) -> np.ndarray:
-    return _clean(to_number(panel[column], column))
-
-
-def _wide_dates(panel: pd.DataFrame, column: str, grid: Grid) -> np.ndarray:
-    """(T, N) datetime64[ns] of a date column as reported in each bond-month (NaT elsewhere): terms are read
-    from the row of month t, never from a later row."""
-    values = pd.to_datetime(panel[column], errors="coerce").to_numpy(dtype="datetime64[ns]")
-    out = np.full(grid.shape, np.datetime64("NaT"), dtype="datetime64[ns]")
-    out[grid.row, grid.col] = values
-    return out
-
-
-def _vw_mean(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    ok = np.isfinite(x) & np.isfinite(w) & (w > 0)
-    num = np.where(ok, x * w, 0.0).sum(axis=1)
-    den = np.where(ok, w, 0.0).sum(axis=1)
-    return np.divide(num, den, out=np.full(len(num), np.nan), where=den > 0)
-
-
-def _lead(x: np.ndarray) -> np.ndarray:
-    """Row t gets the value of row t + 1 (NaN in the last row): a beginning-of-month field of month t + 1 is the
-    value known at the end of month t."""
-    out = np.full_like(x, np.nan)
-    out[:-1] = x[1:]
-    return out
-
-
-def _macro_col(macro: pd.DataFrame | None, dates: pd.DatetimeIndex, name: str) -> np.ndarray | None:
-    if macro is None or name not in macro.columns:
-        return None
-    return macro[name].reindex(dates).to_numpy(dtype=float)
-
-
 def _have(need: str, roles: dict[str, str], macro: pd.DataFrame | None) -> bool:
     """Whether an entry of :data:`KPP_INPUTS` is available: ``a|b+c`` is a or (b and c)."""
     if need.startswith("macro:"):
@@ -244,7 +197,6 @@ def build_characteristics(
     roles = resolve_columns(list(panel.columns))
     bom = bom_roles(roles) if bom_timing == "ice_bom" else set()
     grid = make_grid(panel, roles)
-    T, N = grid.shape
     ice = str(roles.get("ret", "")).lower() == "return"
     for key, val in (units or {}).items():
         allowed = {"ret": ("percent", "decimal"), "oas": ("bp", "percent", "decimal")}.get(key)
@@ -252,178 +204,16 @@ def build_characteristics(
             raise InputError(f"unit {key}={val!r}: expected ret in {{percent, decimal}} and oas in "
                              f"{{bp, percent, decimal}}", column=f"{key}_unit")
     units = {**(ICE_UNITS if ice else {"ret": "decimal", "oas": "decimal"}), **(units or {})}
-    dates = grid.dates
     notes: list[str] = []
 
-    def wide(role: str) -> np.ndarray | None:
-        if role not in roles:
-            return None
-        x = grid.wide(_numeric(panel, roles[role]))
-        return _lead(x) if role in bom else x
-
-    chars: dict[str, np.ndarray] = {}
-    ret = wide("ret")
-    if ret is not None and units["ret"] == "percent":
-        ret = ret / 100.0
-    exret = wide("exret")
-    rf = _macro_col(macro, dates, "rf")
-    if exret is None and ret is not None:
-        exret = ret - (rf[:, None] if rf is not None else 0.0)
-    credit = wide("credit_exret")
-    if credit is not None and units["ret"] == "percent":
-        credit = credit / 100.0
-    risk_ret = credit if credit is not None else exret
-    if credit is None and exret is not None:
+    options = Options(units=units, ice=ice, window=window, min_obs=min_obs, vol_window=vol_window,
+                      vol_min_obs=vol_min_obs, corporate_index=corporate_index)
+    values = Values(grid, macro, options, read_panel(panel, roles, grid, bom))
+    resolve(SPECS, values, alternatives=alternatives)
+    chars: dict[str, np.ndarray] = {s.name: values[s.name] for s in SPECS if s.output and values.has(s.name)}
+    if not values.has("credit_exret") and values.has("exret"):
         notes.append("no credit-excess return column (credit_exret): bond_vol, bond_skew and value_at_risk are "
                      "computed on returns in excess of the risk-free rate, not of a duration-matched Treasury")
-    # --- bond -------------------------------------------------------------------------------------------------
-    if "offering_date" in roles:
-        off = _wide_dates(panel, roles["offering_date"], grid)
-        chars["age"] = np.asarray(d.age_years(off, dates))
-        if "maturity" in roles:
-            chars["age_fraction"] = np.asarray(d.age_fraction(off, _wide_dates(panel, roles["maturity"], grid),
-                                                              dates))
-    if "maturity" in roles:
-        chars["time_to_maturity"] = np.asarray(d.time_to_maturity(_wide_dates(panel, roles["maturity"], grid),
-                                                                  dates))
-    for role, name, fn in (("coupon", "coupon", d.coupon), ("duration", "duration", d.duration)):
-        x = wide(role)
-        if x is not None:
-            chars[name] = np.asarray(fn(x))
-    par = wide("par")
-    if par is not None:
-        chars["face_value"] = np.asarray(d.face_value(par))
-    rating = None
-    if "rating" in roles:
-        col = panel[roles["rating"]]
-        nums = pd.to_numeric(col, errors="coerce")
-        if nums.notna().sum() >= col.notna().sum() * 0.99:
-            rating = grid.wide(_clean(nums.to_numpy(dtype=float)))
-        else:
-            rating = np.asarray(d.rating_numeric(grid.wide(col.to_numpy(dtype=object), dtype=object)), dtype=float)
-        if "rating" in bom:
-            rating = _lead(rating)
-        chars["rating"] = rating
-    oas = wide("oas")
-    spread = None
-    if oas is not None:
-        spread = np.asarray(d.spread(oas, unit=units["oas"]))
-        chars["spread"] = spread
-    # --- equity and fundamentals ----------------------------------------------------------------------------
-    mcap, debt = wide("market_cap"), wide("debt")
-    stock = wide("stock_price")
-    stock_ret = None
-    if stock is not None:
-        stock_ret = np.asarray(pct_change_months(stock, 1))
-    equity_vol = None
-    if stock_ret is not None:
-        equity_vol = rolling_moments(stock_ret, window=window, min_obs=min_obs).std * np.sqrt(12.0)
-        chars["equity_vol"] = equity_vol
-        chars["equity_momentum"] = np.asarray(d.equity_momentum(stock_ret, 6, 1))
-    pb, pe = wide("pricetobook"), wide("pricetoearnings")
-    if pb is not None:
-        chars["book_to_price"] = np.asarray(d.book_to_price(price_to_book=pb))
-    if pe is not None:
-        chars["earnings_to_price"] = np.asarray(d.earnings_to_price(price_to_earnings=pe))
-    if mcap is not None:
-        chars["market_cap"] = np.asarray(d.market_cap(mcap))
-    ebitda = wide("ebitda")
-    if debt is not None:
-        chars["total_debt"] = np.asarray(d.total_debt(debt))
-        if ebitda is not None:
-            chars["debt_to_ebitda"] = np.asarray(d.debt_to_ebitda(debt, ebitda))
-        if mcap is not None:
-            chars["market_leverage"] = np.asarray(d.market_leverage(debt, mcap))
-            if pb is not None:
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    book = np.where(pb > 0, mcap / pb, np.nan)  # book equity = market cap / (price / book)
-                chars["book_leverage"] = np.asarray(d.book_leverage(debt, book))
-    sales, assets = wide("sales"), wide("assets")
-    if sales is not None and ebitda is not None:
-        chars["operating_leverage"] = np.asarray(d.operating_leverage(sales, ebitda))
-    if sales is not None and assets is not None:
-        chars["turnover_vol"] = np.asarray(d.sales_volatility(sales, assets))
-    gm, gp = wide("grossmargin"), wide("gross_profit")
-    if assets is not None and (gp is not None or (gm is not None and sales is not None)):
-        gpa = np.asarray(d.gross_profitability(gp, assets) if gp is not None
-                         else d.gross_profitability(total_assets=assets, gross_margin=gm, revenue=sales))
-        chars["gross_profitability"] = gpa
-        chars["profitability_change_5y"] = np.asarray(d.profitability_change_5y(gpa))
-    if gm is not None:
-        chars["gross_margin"] = gm  # gross profit / sales, percent: not KPP's profitability, kept under its name
-    pdef = wide("pd")
-    dd = None
-    if pdef is not None:
-        dd = np.asarray(d.distance_to_default_from_pd(pdef, unit="percent" if ice else "decimal"))
-    elif mcap is not None and debt is not None and equity_vol is not None and stock_ret is not None:
-        drift = np.asarray(d.momentum(stock_ret, 12, 0))
-        dd = np.asarray(d.distance_to_default(mcap, debt, equity_vol, drift))
-    if dd is not None:
-        chars["distance_to_default"] = dd
-        if spread is not None:
-            chars["spread_to_d2d"] = np.asarray(d.spread_to_d2d(spread, dd))
-            if "spread_over_dd" in alternatives:
-                chars["spread_over_dd"] = np.asarray(d.spread_to_d2d(spread, dd, kind="ratio"))
-    # --- risk -----------------------------------------------------------------------------------------------
-    if risk_ret is not None:
-        chars["bond_vol"] = rolling_moments(risk_ret, window=vol_window, min_obs=vol_min_obs).std
-        chars["bond_skew"] = rolling_moments(risk_ret, window=window, min_obs=min_obs).skew
-        # KPP: "the second lowest credit excess return over the past 36 months" (a return, usually negative)
-        chars["value_at_risk"] = np.asarray(rolling_order_statistic(risk_ret, window=window, k=2, min_obs=min_obs))
-    if ret is not None:
-        if "var5" in alternatives:
-            chars["var5"] = -np.asarray(rolling_quantile(ret, window=window, q=0.05, min_obs=min_obs))
-        chars["bond_momentum"] = np.asarray(d.bond_momentum(ret, 6, 1))
-        if rating is not None:
-            chars["bond_momentum_x_rating"] = np.asarray(d.rating_momentum_interaction(chars["bond_momentum"],
-                                                                                       rating))
-    volume = wide("volume")
-    if volume is not None and par is not None:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            turnover = np.where(par > 0, volume / par, np.nan)
-        # trading turnover (bond volume / amount outstanding), not KPP's sales-based turnover volatility
-        chars["trading_turnover_vol"] = rolling_moments(turnover, window=12, min_obs=6).std
-    if spread is not None:
-        chars["log_spread_momentum"] = np.asarray(d.log_spread_momentum(spread, 6, 1))
-    industry = None
-    if "industry" in roles:
-        industry = grid.wide(panel[roles["industry"]].astype(object).to_numpy(), dtype=object)
-        if "bond_momentum" in chars:
-            chars["industry_adj_momentum"] = np.asarray(d.industry_adjusted_momentum(chars["bond_momentum"],
-                                                                                     industry))
-    # --- betas (walk-forward: months before t) --------------------------------------------------------------
-    weights = wide("mv")
-    if weights is None and par is not None:
-        weights = par
-    if exret is not None:
-        w_lag = np.ones_like(exret)
-        if weights is not None:  # weights known at t - 1
-            w_lag = np.full_like(weights, np.nan)
-            w_lag[1:] = weights[:-1]
-        market = _vw_mean(exret, w_lag)  # value-weighted bond-market excess return (weights known at t-1)
-        if macro is not None and corporate_index and "corporate_ret" in macro.columns:
-            market = (macro["corporate_ret"].reindex(dates) - (pd.Series(rf, index=dates) if rf is not None
-                                                                 else 0.0)).to_numpy(dtype=float)
-        if macro is not None and "treasury_ret" in macro.columns:
-            from bondpremia.characteristics.macro import bond_market_return
-
-            tsy = macro["treasury_ret"].reindex(dates) - (pd.Series(rf, index=dates) if rf is not None else 0.0)
-            market = bond_market_return(pd.Series(market, index=dates), tsy).reindex(dates).to_numpy()
-        fit = rolling_ols(exret, market[:, None], window=window, min_obs=min_obs)
-        chars["bond_market_beta"] = fit.coef[:, :, 1]
-        if industry is not None:
-            ind_ret = _industry_returns(exret, w_lag, industry)
-            X = np.stack([np.broadcast_to(market[:, None], exret.shape), ind_ret], axis=2)
-            chars["industry_beta"] = rolling_ols(exret, X, window=window, min_obs=min_obs).coef[:, :, 2]
-        vix_x = _vix_regressors(macro, dates, rf)
-        if vix_x is not None:
-            coef = rolling_ols(exret, vix_x, window=window, min_obs=min_obs).coef
-            chars["vix_beta"] = coef[:, :, -2] + coef[:, :, -1]  # current + lagged VIX innovation (KPP Table A.I)
-    # --- macro series (common to all bonds) -----------------------------------------------------------------
-    if macro is not None:
-        for name in MACRO_SERIES:
-            if name in macro.columns:
-                chars[name] = np.broadcast_to(macro[name].reindex(dates).to_numpy(dtype=float)[:, None], (T, N))
     missing = {c: [n for n in KPP_INPUTS[c] if not _have(n, roles, macro)] or ["(all inputs empty)"]
                for c in KPP_INSTRUMENTS if c not in chars}
     if missing:
@@ -434,51 +224,15 @@ def build_characteristics(
                       MissingInputWarning, stacklevel=2)
     keep = None
     if universe == "kpp":
+        spread = values.get("spread")
         if spread is None or "duration" not in chars:
             raise InputError("universe='kpp' needs a spread (oas) and a duration column", column="universe")
         keep = (spread >= 0.005) & (spread <= 0.20) & (chars["duration"] >= 0.25)
-    res = _assemble(grid, chars, exret, rank=rank, winsor=winsor, keep=keep)
+    res = _assemble(grid, chars, values.get("exret"), rank=rank, winsor=winsor, keep=keep)
     for c in missing:
         res.coverage[c] = 0.0
     res.missing, res.notes = missing, notes
     return res
-
-
-def _vix_regressors(macro: pd.DataFrame | None, dates: pd.DatetimeIndex, rf: np.ndarray | None) -> np.ndarray | None:
-    """(T, 7): Mkt-RF, SMB, HML, the DEF and TERM returns, the VIX innovation and its lag; None when an input is
-    missing. DEF = corporate minus Treasury return, TERM = Treasury minus the bill rate (Fama and French 1993),
-    taken from ``def_ret``/``term_ret`` or formed from ``corporate_ret``, ``treasury_ret`` and ``rf``."""
-    found = [_macro_col(macro, dates, c) for c in ("Mkt-RF", "SMB", "HML", "vix_innovation")]
-    dfr, trm = _macro_col(macro, dates, "def_ret"), _macro_col(macro, dates, "term_ret")
-    corp, tsy = _macro_col(macro, dates, "corporate_ret"), _macro_col(macro, dates, "treasury_ret")
-    if dfr is None and corp is not None and tsy is not None:
-        dfr = corp - tsy
-    if trm is None and tsy is not None:
-        trm = tsy - (rf if rf is not None else 0.0)
-    cols = [c for c in found if c is not None]
-    if len(cols) < len(found) or dfr is None or trm is None:
-        return None
-    mkt, smb, hml, vix = cols
-    lag = np.full_like(vix, np.nan)
-    lag[1:] = vix[:-1]
-    return np.column_stack([mkt, smb, hml, dfr, trm, vix, lag])
-
-
-def _industry_returns(exret: np.ndarray, weights: np.ndarray, industry: np.ndarray) -> np.ndarray:
-    """(T, N): the value-weighted excess return of each bond's industry in each month (the bond included)."""
-    labels = pd.Series(industry.ravel()).astype("string")
-    flat, _ = pd.factorize(labels, use_na_sentinel=True)
-    codes = np.asarray(flat).reshape(industry.shape)
-    T = exret.shape[0]
-    ok = (codes >= 0) & np.isfinite(exret) & np.isfinite(weights) & (weights > 0)
-    G = int(codes.max()) + 1 if (codes >= 0).any() else 0
-    key = (np.arange(T)[:, None] * max(G, 1) + np.where(codes >= 0, codes, 0))
-    num = np.bincount(key[ok], weights=(exret * weights)[ok], minlength=T * max(G, 1))
-    den = np.bincount(key[ok], weights=weights[ok], minlength=T * max(G, 1))
-    mean = np.divide(num, den, out=np.full(num.shape, np.nan), where=den > 0)
-    out = mean[key]
-    out[codes < 0] = np.nan
-    return out
 
 
 def _assemble(grid: Grid, chars: dict[str, np.ndarray], exret: np.ndarray | None, *, rank: bool,
