@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,7 +13,8 @@ from bondpremia.validate import month
 
 
 @pytest.mark.parametrize("value", ["2012-02", "2012-02-06", "2012-02-29 10:30", pd.Timestamp("2012-02-29"),
-                                   np.datetime64("2012-02-01"), pd.Period("2012-02", "M"),
+                                   np.datetime64("2012-02-01"), pd.Period("2012-02", "M"), "20120206", "2012-2",
+                                   "2012-02-06T10:00", datetime.date(2012, 2, 6),
                                    pd.Period("2012-02-06", "D")])
 def test_a_month_in_any_common_spelling(value):
     p = month(value, "start")
@@ -19,7 +22,7 @@ def test_a_month_in_any_common_spelling(value):
     assert p.ordinal == (2012 - 1970) * 12 + 1  # months since 1970-01, what the simulator counts in
 
 
-@pytest.mark.parametrize("value", ["the nineties", "", None, "NaT", "2012-13"])
+@pytest.mark.parametrize("value", ["the nineties", "", None, "NaT", "2012-13", "June", "6/2012", "2012"])
 def test_an_unreadable_month_names_the_option(value):
     with pytest.raises(InputError) as err:
         month(value, "--oos-start")

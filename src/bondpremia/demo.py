@@ -1,7 +1,8 @@
 """The whole bondpremia chain in one call, on one simulated market (no network) or on real files where they exist.
 
-:func:`run_demo` runs every stage with the same functions the ``bondpremia`` commands call and writes each stage's
-files into its own folder of ``out``, then renders them into one HTML report (``bondpremia report``):
+:func:`run_demo` runs every stage with the stage runners the ``bondpremia`` commands call (:mod:`bondpremia.stages`)
+and writes each stage's run folder (the command's files and its manifest) into ``out``, then renders them into one
+HTML report (``bondpremia report``):
 
 =====================  ==================================================================================
 folder                 stage
@@ -10,7 +11,8 @@ folder                 stage
                        public, so this stage is simulated also with ``real_data``)
 ``trace/clean``        the cleaning rules (Dick-Nielsen 2014, Bai-Bali-Wen 2019) and ``audit.csv``
 ``trace/monthly``      daily prices and monthly returns with accrued interest and coupons
-``characteristics``    the characteristic panel (Kelly-Palhares-Pruitt 2023 style), raw and ranked
+``characteristics``    the characteristic panel (Kelly-Palhares-Pruitt 2023 style); ``characteristics_ranked``
+                       the same ranked
 ``ipca/k1..k5``        IPCA (Kelly-Pruitt-Su 2019) with K = 1..5 factors, in sample and recursively out of sample
 ``sorts``              value-weighted quintile sorts on characteristics, Newey-West t-statistics
 ``treasury``           recursive out-of-sample Treasury excess-return forecasts (Bianchi-Buchner-Tamoni 2021)
@@ -133,7 +135,8 @@ def _real(real_data: Path | None, relative: str, notes: list[str]) -> Path | Non
 
 def _trace(out: Path, s: DemoSizes, steps: _Steps) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, Any]]:
     from bondpremia.simulate.trace import write_simulated_trace
-    from bondpremia.trace import bond_terms, daily_prices, monthly_returns, run_clean
+    from bondpremia.stages import TraceCleanConfig, run_trace_clean, run_trace_monthly
+    from bondpremia.trace import bond_terms
 
     sim_dir, clean_dir, monthly_dir = out / "trace" / "sim", out / "trace" / "clean", out / "trace" / "monthly"
     with steps.step("simulate TRACE messages"):
@@ -146,16 +149,13 @@ def _trace(out: Path, s: DemoSizes, steps: _Steps) -> tuple[pl.DataFrame, pl.Dat
             else:
                 update(n)
 
-        run = run_clean([sim_dir / "trace.parquet"], sim_dir / "fisd.parquet", clean_dir, workers=2,
-                        rows_per_partition=max(50_000, info["messages"] // 2 + 1), progress=progress)
+        config = TraceCleanConfig(workers=2, rows_per_partition=max(50_000, info["messages"] // 2 + 1))
+        run = run_trace_clean([sim_dir / "trace.parquet"], sim_dir / "fisd.parquet", clean_dir, config,
+                              progress=progress, force=True)
     with steps.step("daily prices and monthly returns"):
         fisd = pl.read_parquet(sim_dir / "fisd.parquet")
-        daily = daily_prices(pl.scan_parquet(run.trades))
-        monthly = monthly_returns(daily, fisd, rates=pl.read_parquet(sim_dir / "rates.parquet"),
-                                  amount_outstanding=pl.read_parquet(sim_dir / "fisd_amt_out.parquet"))
-        monthly_dir.mkdir(parents=True, exist_ok=True)
-        daily.write_parquet(monthly_dir / "daily.parquet")
-        monthly.write_parquet(monthly_dir / "monthly.parquet")
+        monthly = run_trace_monthly(clean_dir, sim_dir / "fisd.parquet", monthly_dir, rates=sim_dir / "rates.parquet",
+                                    amount_outstanding=sim_dir / "fisd_amt_out.parquet", force=True).monthly
         truth = pl.read_parquet(sim_dir / "truth_monthly.parquet")
         both = monthly.join(truth.select("cusip_id", "date", pl.col("ret").alias("true_ret")), on=["cusip_id", "date"])
         gap = float((both["ret"] - both["true_ret"]).abs().max() or 0.0) if both.height else float("nan")  # type: ignore[arg-type]
@@ -186,8 +186,6 @@ def _term_structure(out: Path, s: DemoSizes, real_data: Path | None, notes: list
         last = pd.Period(s.trace_start, freq="M") + s.trace_months - 1
         sim = simulate_term_structure(n_months=(last - first).n + 1, start=s.treasury_start,
                                       n_series=s.macro_series, seed=s.seed)
-        (out / "treasury").mkdir(parents=True, exist_ok=True)
-        sim.yields.to_parquet(out / "treasury" / "simulated_yields.parquet")
         data = treasury_data(sim.yields, sim.macro, pd.Series(sim.groups), start=s.treasury_start,
                              end=str(last))
         return data, sim, {"source": "simulated term structure", "oos_start": s.treasury_oos_start}
@@ -197,27 +195,26 @@ def _characteristics(out: Path, monthly: pl.DataFrame, macro: pd.DataFrame | Non
                      ) -> tuple[pd.DataFrame, pd.DataFrame, list[str], dict[str, list[str]]]:
     import warnings
 
-    from bondpremia.characteristics import MissingInputWarning, build_characteristics
+    from bondpremia.characteristics import MissingInputWarning
+    from bondpremia.stages import CharacteristicsConfig, run_characteristics_build
 
-    folder = out / "characteristics"
-    folder.mkdir(parents=True, exist_ok=True)
     # a TRACE panel has no equity or accounting data: the KPP characteristics that need them are listed in
     # demo.json (headline "characteristics" -> "kpp_missing") instead of a warning per build
     with steps.step("characteristics (raw and ranked)", total=2) as update, warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingInputWarning)
         panel = monthly.to_pandas()
-        raw = build_characteristics(panel, macro)
+        raw = run_characteristics_build(panel, out / "characteristics", CharacteristicsConfig(), macro=macro,
+                                        force=True)
         update(1)
-        ranked = build_characteristics(panel, macro, rank=True)
+        ranked = run_characteristics_build(panel, out / "characteristics_ranked", CharacteristicsConfig(rank=True),
+                                           macro=macro, force=True)
         update(2)
-    raw.panel.to_parquet(folder / "characteristics.parquet", index=False)
-    ranked.panel.to_parquet(folder / "characteristics_ranked.parquet", index=False)
-    raw.coverage.to_csv(folder / "coverage.csv")
     return raw.panel, ranked.panel, raw.names, raw.missing
 
 
 def _ipca(out: Path, ranked: pd.DataFrame, names: list[str], s: DemoSizes, steps: _Steps) -> dict[int, dict]:
     from bondpremia.models import IPCA
+    from bondpremia.stages import IPCAConfig, run_ipca_fit
 
     # instruments: the characteristics that vary across bonds in some month (the macro series never do, and a
     # characteristic without data in this market is 0 for every bond once ranked)
@@ -233,37 +230,35 @@ def _ipca(out: Path, ranked: pd.DataFrame, names: list[str], s: DemoSizes, steps
     with steps.step(f"IPCA K = {s.ipca_factors[0]}..{s.ipca_factors[-1]} with OOS fits",
                     total=len(s.ipca_factors)) as update:
         for i, k in enumerate(s.ipca_factors):
-            model = IPCA(n_factors=k, singular_months="drop").fit(panel, returns="exret_next", chars=usable)
-            oos = model.fit_oos(panel, start=start, returns="exret_next", chars=usable)
-            extra = {**oos.as_dict(), "oos_start": str(start.date())}
-            model.save(out / "ipca" / f"k{k}", extra=extra)
-            fits[k] = {**model.fit_stats(), **extra}
+            config = IPCAConfig(factors=k, drop_singular_months=True, returns="exret_next", chars=tuple(usable),
+                                oos_start=str(start.date()))
+            fit = run_ipca_fit(panel, out / "ipca" / f"k{k}", config, extra={"oos_start": str(start.date())},
+                               force=True)
+            fits[k] = fit.stats
             update(i + 1)
     return fits
 
 
 def _sorts(out: Path, raw: pd.DataFrame, monthly: pl.DataFrame, s: DemoSizes, steps: _Steps
            ) -> dict[str, dict[str, float]]:
-    from bondpremia.portfolio import univariate_sort, write_sort
+    from bondpremia.stages import SortConfig, run_portfolio_sort
 
     rets = monthly.select(pl.col("cusip_id").alias("id"), "date", "exret", "mv").to_pandas()
     panel = raw.merge(rets, on=["id", "date"], how="left")
     chars = [c for c in s.sort_chars if c in panel.columns and panel[c].notna().any()]
     head = {}
     with steps.step("portfolio sorts (value-weighted quintiles)", total=len(chars)) as update:
-        for i, c in enumerate(chars):
-            res = univariate_sort(panel, c, n=s.sort_portfolios, ret="exret", weight="mv")
-            summary = write_sort(res, c, out / "sorts", lags=6)
-            hl = summary["H-L"].astype(float)
-            head[c] = {"H-L mean (% per month)": 100 * float(hl["mean"]), "H-L t": float(hl["t_stat"])}
-            update(i + 1)
+        if chars:
+            config = SortConfig(chars=tuple(chars), n=s.sort_portfolios, ret="exret", weight="mv", lags=6)
+            for c, res in run_portfolio_sort(panel, out / "sorts", config, progress=update, force=True).items():
+                hl = res.summary(lags=config.lags)["H-L"].astype(float)
+                head[c] = {"H-L mean (% per month)": 100 * float(hl["mean"]), "H-L t": float(hl["t_stat"])}
     return head
 
 
 def _treasury(out: Path, data: Any, sim: Any, oos_start: str, s: DemoSizes, steps: _Steps, notes: list[str]
               ) -> dict[str, Any]:
-    from bondpremia.models.forecast import recursive_forecast, report_tables
-    from bondpremia.report import forecast_figures
+    from bondpremia.stages import ForecastConfig, run_treasury_forecast
 
     models = list(s.models)
     try:
@@ -273,21 +268,21 @@ def _treasury(out: Path, data: Any, sim: Any, oos_start: str, s: DemoSizes, step
         models = [m for m in models if not m.startswith("nn")]
         if dropped:
             notes.append(f"PyTorch is not installed (pip install 'bondpremia[nn]'): skipped {', '.join(dropped)}")
-    runs = []
-    for m in models:
-        with steps.step(f"Treasury forecasts: {m}") as update:
-            runs.append(recursive_forecast(
-                data, m, oos_start=oos_start, timing="purged", refit_every=1 if m in ("cp", "pcr3") else s.refit_every,
-                retune_every=s.retune_every, seed=s.seed, n_seeds=s.n_seeds, n_keep=s.n_keep, n_trees=s.n_trees,
-                progress=update))
-    tables = report_tables(runs, data, out=out / "treasury", dm_against="pcr3" if "pcr3" in models else None)
-    forecast_figures(out / "treasury" / "figures", pd.concat([r.forecasts for r in runs], ignore_index=True),
-                     tables.importance)
+    config = ForecastConfig(models=tuple(models), start=f"{data.dates[0]:%Y-%m}", end=f"{data.dates[-1]:%Y-%m}",
+                            oos_start=oos_start, timing="purged", refit_every=s.refit_every,
+                            refit_overrides=tuple((m, 1) for m in ("cp", "pcr3") if m in models),
+                            retune_every=s.retune_every, seeds=s.n_seeds, keep=s.n_keep, trees=s.n_trees,
+                            seed=s.seed, dm_against="pcr3" if "pcr3" in models else None)
+    # the simulated curve and its population R^2 go into the same run folder
+    extra = None if sim is None else {"simulated_yields.parquet": sim.yields,
+                                      "population_r2.csv": pd.DataFrame({"population_r2": sim.population_r2})}
+    tables = run_treasury_forecast(data, out / "treasury", config,
+                                   progress=lambda m: steps.step(f"Treasury forecasts: {m}"), extra_tables=extra,
+                                   force=True)
     ew = tables.r2oos.loc[tables.r2oos["maturity"].astype(str).str.lower() == "ew"].set_index("model")["r2oos"]
     head: dict[str, Any] = {"r2oos_ew_pct": {m: float(v) for m, v in ew.items()}}
     if sim is not None:
         head["population_r2_ew_pct"] = 100 * float(sim.population_r2["EW"])
-        pd.DataFrame({"population_r2": sim.population_r2}).to_csv(out / "treasury" / "population_r2.csv")
     return head
 
 
@@ -306,18 +301,15 @@ def _simulated_taylor_inputs(data_sim: Any) -> tuple[pd.DataFrame, pd.Series]:
 
 def _taylor(out: Path, sim: Any, real_data: Path | None, s: DemoSizes, steps: _Steps, notes: list[str]
             ) -> dict[str, Any]:
-    from bondpremia.portfolio import taylor_rule_strategy
-    from bondpremia.report.files import taylor_figures
+    from bondpremia.stages import TaylorConfig, run_strategy_taylor
 
     with steps.step("Taylor-rule strategy"):
         rates_file = _real(real_data, "market/taylor_rule_monthly.csv", notes)
         etf_file = _real(real_data, "market/etf/etf_SHY_daily_yahoo.csv", notes)
+        rates: Any
+        asset: Any
         if rates_file is not None and etf_file is not None:
-            from bondpremia.data.prices import load_yahoo_prices, monthly_total_returns
-
-            frame = pd.read_csv(rates_file)
-            rates = frame.set_index(pd.to_datetime(frame["date"])).drop(columns="date")
-            asset, title = monthly_total_returns(load_yahoo_prices(etf_file)), "SHY"
+            rates, asset, title = rates_file, etf_file, "SHY"
         else:
             if sim is None:
                 from bondpremia.simulate.term_structure import simulate_term_structure
@@ -328,9 +320,9 @@ def _taylor(out: Path, sim: Any, real_data: Path | None, s: DemoSizes, steps: _S
                                               n_series=s.macro_series, seed=s.seed)
             rates, asset = _simulated_taylor_inputs(sim)
             title = "a simulated 2-year zero"
-        result = taylor_rule_strategy(rates, asset, window=s.taylor_window)
         heading = f"Taylor-rule strategy on {title} ({s.taylor_window}-month window)"
-        result.save(out / "taylor", draw=lambda folder: taylor_figures(folder, result, heading))
+        result = run_strategy_taylor(rates, asset, out / "taylor", TaylorConfig(window=s.taylor_window),
+                                     title=heading, force=True)
         payload = result.stats()
     st = payload["statistics"]
     return {"asset": title, "start": payload["start"], "end": payload["end"],

@@ -6,6 +6,8 @@ the CLI turns the argument name into its option name (``n_portfolios`` -> ``--n-
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -16,6 +18,7 @@ from bondpremia.errors import InputError
 
 __all__ = ["choice", "integer", "month", "number", "numeric_columns", "to_number", "unique"]
 
+_YEAR_FIRST = re.compile(r"\d{4}-\d{1,2}(?:$|[-T ])|\d{8}$")  # YYYY-MM, an ISO date (and time), YYYYMMDD
 _MISSING_TEXT = {"", "nan", "NaN", "NA", "N/A", "None", "null", "NULL", "."}
 
 
@@ -52,8 +55,11 @@ def month(value: Any, name: str) -> pd.Period:
     the package's options (each caller takes the month start, end or number it needs from the ``Period``)."""
     if isinstance(value, pd.Period):
         return value.asfreq("M")
+    text = None if isinstance(value, pd.Timestamp | np.datetime64 | dt.date) else str(value).strip()
+    if text is not None and not _YEAR_FIRST.match(text):  # "June" or "6/2012": pandas would guess a year or order
+        raise InputError(f"cannot read month {value!r}; use YYYY-MM", column=name)
     try:
-        ts = pd.Timestamp(value if isinstance(value, pd.Timestamp | np.datetime64) else str(value))
+        ts = pd.Timestamp(value if text is None else text)
     except (TypeError, ValueError):
         ts = None
     if ts is None or ts is pd.NaT:

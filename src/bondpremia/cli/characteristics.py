@@ -8,9 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from bondpremia.cli._common import cli_input, read_panel
-from bondpremia.errors import InputError
-from bondpremia.rundir import atomic_run, check_out
+from bondpremia.stages.characteristics import CharacteristicsConfig, run_characteristics_build
 
 app = typer.Typer(help="Bond, equity, risk, momentum and beta characteristics (Kelly-Palhares-Pruitt style).",
                   no_args_is_help=True)
@@ -50,58 +48,25 @@ def build(
     """Write OUT/characteristics.parquet (id, date, one column per characteristic, exret_next) and
     OUT/coverage.csv (non-missing share per characteristic and month)."""
     import time
-
-    from bondpremia.characteristics import build_characteristics, read_macro_folder
-
-    check_out(out, force)
-    from bondpremia.validate import choice
-
-    if ret_unit is not None:
-        choice(ret_unit, "--ret-unit", ("percent", "decimal"))
-    if oas_unit is not None:
-        choice(oas_unit, "--oas-unit", ("bp", "percent", "decimal"))
-    choice(bom_timing, "--bom-timing", ("ice_bom", "as_reported"))
-    if universe is not None:
-        choice(universe, "--universe", ("kpp",))
-    console = Console(stderr=True)
-    frame = read_panel(panel)
-    if fisd is not None:
-        import polars as pl
-
-        from bondpremia.trace import bond_terms
-        from bondpremia.trace.ingest import read_table
-
-        frame = cli_input(bond_terms, pl.from_pandas(frame), read_table(fisd)).to_pandas()
-    mac = None
-    if macro is not None:
-        if not macro.is_dir():
-            raise InputError("not a folder", file=str(macro))
-        mac = read_macro_folder(macro)
-    units = {k: v for k, v in (("ret", ret_unit), ("oas", oas_unit)) if v is not None}
-    t0 = time.perf_counter()
     import warnings
 
     from bondpremia.characteristics import MissingInputWarning
 
-    with console.status(f"characteristics of {len(frame):,} bond-months"), warnings.catch_warnings(record=True) as w:
+    config = CharacteristicsConfig(rank=rank, winsor=winsor, ret_unit=ret_unit, oas_unit=oas_unit,
+                                   corporate_index=corporate_index, bom_timing=bom_timing, universe=universe,
+                                   alternatives=tuple(alternative or ()), strict=strict)
+    console = Console(stderr=True)
+    t0 = time.perf_counter()
+    with console.status("characteristics"), warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always", MissingInputWarning)
-        res = cli_input(build_characteristics, frame, mac, units=units or None, rank=rank, winsor=winsor,
-                        corporate_index=corporate_index, bom_timing=bom_timing, universe=universe,
-                        alternatives=tuple(alternative or ()), strict=strict, _file=panel)
+        res = run_characteristics_build(panel, out, config, macro=macro, fisd=fisd, force=force)
     for item in w:
         if issubclass(item.category, MissingInputWarning):
             console.print(f"warning: {item.message}", markup=False, highlight=False, soft_wrap=True)
+        else:  # not ours to reword: shown as Python shows it
+            warnings.showwarning(item.message, item.category, item.filename, item.lineno)
     for note in res.notes:
         console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
-    options = {"rank": rank, "winsor": winsor, "units": units, "corporate_index": corporate_index,
-               "bom_timing": bom_timing, "universe": universe, "alternatives": list(alternative or ()),
-               "strict": strict}
-    with atomic_run(out, "characteristics build", inputs=[panel, fisd, macro], options=options,
-                    force=force) as staged:
-        res.panel.to_parquet(staged.path / "characteristics.parquet", index=False)
-        res.coverage.to_csv(staged.path / "coverage.csv")
-        staged.rows.update({"characteristics.parquet": len(res.panel)})
     console.print(f"{len(res.names)} characteristics for {len(res.panel):,} bond-months in "
                   f"{time.perf_counter() - t0:.1f} s; wrote {out}/characteristics.parquet, coverage.csv")
     console.print("mean coverage: " + ", ".join(f"{k} {v:.0%}" for k, v in res.coverage.mean().items()))
-

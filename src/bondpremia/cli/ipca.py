@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from bondpremia.cli._common import read_panel
-from bondpremia.errors import InputError
-from bondpremia.rundir import check_out
+from bondpremia.cli._common import echo
+from bondpremia.stages.ipca import IPCAConfig, run_ipca_fit
 
 app = typer.Typer(help="Instrumented PCA (Kelly-Pruitt-Su 2019) on a long bond-month panel.", no_args_is_help=True)
 
@@ -40,65 +38,8 @@ def fit(
                      ] = False,
 ) -> None:
     """Fit IPCA and write the estimates; prints the R-squared values as JSON."""
-    import pandas as pd
-
-    from bondpremia.models import IPCA  # imported here: the CLI starts fast
-    from bondpremia.validate import integer
-    check_out(out, force)
-
-    integer(factors, "--factors", 1)
-    integer(bootstrap, "--bootstrap", 0)
-    integer(seed, "--seed", 0)
-    panel = read_panel(chars_file)
-    names = [c.strip() for c in chars.split(",")] if chars else None
-    if names == ["kpp"]:  # the instruments of Kelly, Palhares and Pruitt (2023, Table A.I) that the panel has
-        from bondpremia.characteristics import KPP_INSTRUMENTS
-
-        names = [c for c in KPP_INSTRUMENTS if c in panel.columns]
-        absent = [c for c in KPP_INSTRUMENTS if c not in panel.columns]
-        if not names:
-            raise InputError("none of the 29 KPP characteristics is a column of the panel", column="--chars")
-        if absent:
-            print(f"note: {len(absent)} of the 29 KPP instruments are not in the panel: {absent}", file=sys.stderr)
-    if date in panel.columns:
-        panel[date] = pd.to_datetime(panel[date])
-    if names is None and date in panel.columns:
-        # default instruments: every other column that varies across bonds in some month (macro series, the same
-        # for every bond, cannot be IPCA instruments on their own)
-        others = [c for c in panel.columns if c not in (returns, entity, date)]
-        varies = panel.groupby(date)[others].nunique().max() > 1
-        names = [c for c in others if varies[c]]
-        if len(names) < len(others):
-            print(f"note: left out {[c for c in others if not varies[c]]}: the same for every bond in every month "
-                  "(pass --chars to choose the instruments)", file=sys.stderr)
-    model = IPCA(n_factors=factors, intercept=intercept, constant=constant,
-                 singular_months="drop" if drop_singular_months else "keep")
-    try:
-        model.fit(panel, returns=returns, chars=names, entity=entity, date=date)
-    except InputError as err:
-        if err.column != "n_factors":
-            raise
-        raise InputError(err.reason, column="--factors") from None
-    result = model.fit_stats()
-    if oos_start is not None:
-        from bondpremia.validate import month
-
-        start = month(oos_start, "--oos-start").to_timestamp()  # the first day of the month
-        try:
-            oos = model.fit_oos(panel, start=start, returns=returns, chars=model.chars_, entity=entity, date=date,
-                                progress=True)
-        except InputError as err:
-            if err.column != "start":
-                raise
-            raise InputError(err.reason, column="--oos-start") from None
-        result.update(oos.as_dict())
-    if bootstrap:
-        if not intercept:
-            raise InputError("the Gamma_alpha bootstrap needs --intercept", column="--bootstrap")
-        test = model.test_alpha(n_boot=bootstrap, seed=seed, progress=True)
-        result.update({"w_alpha": test.statistic, "w_alpha_pvalue": test.pvalue, "bootstrap_draws": bootstrap})
-    options = {"factors": factors, "intercept": intercept, "constant": constant, "oos_start": oos_start,
-               "bootstrap": bootstrap, "returns": returns, "chars": model.chars_, "seed": seed,
-               "drop_singular_months": drop_singular_months}
-    model.save(out, extra=result, options=options, inputs=[chars_file], force=force)
-    print(json.dumps(result, indent=2, default=float))
+    config = IPCAConfig(factors=factors, intercept=intercept, constant=constant, oos_start=oos_start,
+                        bootstrap=bootstrap, seed=seed, drop_singular_months=drop_singular_months, returns=returns,
+                        entity=entity, date=date, chars=None if chars is None else tuple(chars.split(",")))
+    result = run_ipca_fit(chars_file, out, config, progress=True, note=echo, force=force)
+    print(json.dumps(result.stats, indent=2, default=float))

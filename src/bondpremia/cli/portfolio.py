@@ -9,9 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bondpremia.cli._common import cli_input, read_panel
-from bondpremia.errors import InputError
-from bondpremia.rundir import atomic_run, check_out
+from bondpremia.stages.portfolio import SortConfig, run_portfolio_sort
 
 app = typer.Typer(help="Portfolio sorts: the characteristic of t forms portfolios that earn the returns of t+1.",
                   no_args_is_help=True)
@@ -39,27 +37,12 @@ def sort(
     the monthly portfolio returns and a summary (mean, annualized mean, Newey-West t, months, bonds)."""
     import pandas as pd
 
-    from bondpremia.portfolio.sorts import univariate_sort, write_sort  # imported here: the CLI starts fast
-
-    check_out(out, force)
-    frame = read_panel(panel)
-    for col in (entity, date, ret):
-        if col not in frame.columns:
-            raise InputError(f"column not found; the panel has {list(frame.columns)}", file=str(panel), column=col)
-    frame[date] = pd.to_datetime(frame[date])
+    config = SortConfig(chars=tuple(char.split(",")), n=n, ret=ret, weight=weight, holding=holding, entity=entity,
+                        date=date, lags=lags)
+    results = run_portfolio_sort(panel, out, config, force=force)
     console = Console()
-    names = list(dict.fromkeys(c.strip() for c in char.split(",") if c.strip()))
-    for name in names:
-        if name not in frame.columns:
-            raise InputError(f"column not found; the panel has {list(frame.columns)}", file=str(panel),
-                             column=name)
-    results = {name: cli_input(univariate_sort, frame, name, n, ret=ret, entity=entity, date=date, weight=weight,
-                               holding=holding, _file=panel) for name in names}
-    options = {"char": names, "n": n, "ret": ret, "weight": weight, "holding": holding, "lags": lags}
-    with atomic_run(out, "portfolio sort", inputs=[panel], options=options, force=force) as staged:
-        summaries = {name: cli_input(write_sort, result, name, staged.path, lags=lags)
-                     for name, result in results.items()}
-    for name, summary in summaries.items():
+    for name, result in results.items():
+        summary = result.summary(lags=config.lags)
         table = Table(title=f"{n} portfolios on {name} ({'value' if weight else 'equal'} weights, {ret} in %)")
         table.add_column("statistic")
         for col in summary.columns:

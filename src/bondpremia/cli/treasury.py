@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,10 +13,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bondpremia.cli._common import cli_input, reading
+from bondpremia.cli._common import cli_input
 from bondpremia.errors import InputError
 from bondpremia.model_names import MODEL_HELP
-from bondpremia.rundir import atomic_run, check_out
+from bondpremia.rundir import check_out
+from bondpremia.stages.treasury import ForecastConfig, load_treasury_data, run_treasury_forecast
 
 app = typer.Typer(help="Treasury bond risk premia with machine learning (Bianchi-Buechner-Tamoni 2021).",
                   no_args_is_help=True)
@@ -26,21 +29,8 @@ _PROGRESS_COLUMNS = (TextColumn("{task.description}"), BarColumn(), MofNComplete
 def _load(console: Console, yields: Path, macro: Path | None, groups: Path | None, start: str, end: str,
           lag_macro: bool, models: list[str], seeds: int, keep: int, trees: int) -> Any:
     """The TreasuryData of the command's files; every model name is checked before hours of fitting."""
-    from bondpremia.models.forecast import treasury_data
-    from bondpremia.models.forecast.estimators import make_model
-    from bondpremia.models.forecast.inputs import read_macro, read_yields
-
-    with reading(yields):
-        y = read_yields(yields)
-    mac = grp = None
-    if macro is not None:
-        with console.status("preparing the macro panel"), reading(macro):
-            mac, grp = read_macro(macro, start=start, end=end, groups=groups)
-    data = cli_input(treasury_data, y, mac, grp, start=start, end=end, lag_non_market=lag_macro)
-    for name in models:
-        cli_input(make_model, name, data.forwards.shape[1], None if data.groups is None else data.groups.to_numpy(),
-                  n_seeds=seeds, n_keep=keep, n_trees=trees)
-    return data
+    return load_treasury_data(yields, macro, groups, start=start, end=end, lag_macro=lag_macro, models=models,
+                              seeds=seeds, keep=keep, trees=trees, status=console.status)
 
 
 @app.command("forecast", help="Recursive out-of-sample forecasts of 12-month excess returns.",
@@ -72,48 +62,20 @@ def forecast(
                      ] = False,
 ) -> None:
     """Write OUT/r2oos.csv, r2oos_factors.csv, forecasts.parquet, importance.csv, dm.csv and figures."""
-    from bondpremia.validate import choice, integer
+    config = ForecastConfig(models=tuple(models.split(",")), start=start, end=end, oos_start=oos_start, timing=timing,
+                            lag_macro=lag_macro, refit_every=refit_every, retune_every=retune_every, seeds=seeds,
+                            keep=keep, trees=trees, seed=seed, dm_against=dm_against, figures=figures)
     check_out(out, force)
-
-    for value, name, low in ((refit_every, "--refit-every", 1), (retune_every, "--retune-every", 1),
-                             (seeds, "--seeds", 1), (trees, "--trees", 1), (seed, "--seed", 0)):
-        integer(value, name, low)
-    integer(keep, "--keep", 1, seeds)
-    choice(timing, "--timing", ("purged", "bbt"))
-    from bondpremia.models.forecast import report_tables
-    from bondpremia.models.forecast.engine import recursive_forecast
-
     console = Console(stderr=True)
-    names = [m.strip() for m in models.split(",") if m.strip()]
-    if not names:
-        raise InputError("no model given", column="--models")
-    data = _load(console, yields, macro, groups, start, end, lag_macro, names, seeds, keep, trees)
-    runs = []
+    data = _load(console, yields, macro, groups, start, end, lag_macro, list(config.models), seeds, keep, trees)
     with Progress(*_PROGRESS_COLUMNS, console=console) as bar:
-        for name in names:
+        @contextmanager
+        def progress(name: str) -> Iterator[Callable[[int, int], None]]:
             task = bar.add_task(name, total=None)
+            yield lambda done, total: bar.update(task, completed=done, total=total)
 
-            def step(done: int, total: int, task: TaskID = task) -> None:
-                bar.update(task, completed=done, total=total)
-
-            runs.append(cli_input(
-                recursive_forecast,
-                data, name, oos_start=oos_start, timing=timing, refit_every=refit_every, retune_every=retune_every,
-                seed=seed, n_seeds=seeds, n_keep=keep, n_trees=trees, cache_dir=cache, progress=step))
-    options = {"models": names, "start": start, "end": end, "oos_start": oos_start, "timing": timing,
-               "lag_macro": lag_macro, "refit_every": refit_every, "retune_every": retune_every, "seeds": seeds,
-               "keep": keep, "trees": trees, "seed": seed, "dm_against": dm_against}
-    with atomic_run(out, "treasury forecast", inputs=[yields, macro, groups], options=options,
-                    force=force) as staged:
-        tables = cli_input(report_tables, runs, data, staged.path,
-                           dm_against=None if dm_against is None else dm_against.strip().lower())
-        if figures:
-            import pandas as pd
-
-            from bondpremia.report import forecast_figures
-
-            forecast_figures(staged.path / "figures", pd.concat([r.forecasts for r in runs], ignore_index=True),
-                             tables.importance)
+        tables = run_treasury_forecast(data, out, config, inputs=[yields, macro, groups], cache=cache,
+                                       progress=progress, force=force)
     table = Table(title=f"R²oos in percent ({timing} timing), Clark-West: *** 1%, ** 5%, * 10%")
     wide = tables.r2oos_wide
     table.add_column("model", no_wrap=True)

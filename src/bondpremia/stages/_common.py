@@ -1,0 +1,88 @@
+"""Helpers the stage runners share: reading an input file with one clear error, and turning a library error
+about an argument into the name of the command's option."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from bondpremia.errors import InputError
+
+if TYPE_CHECKING:  # pandas is imported where it is used: `bondpremia trace ...` never needs it
+    import pandas as pd
+
+T = TypeVar("T")
+#: Where a runner sends a line for the user (the CLI prints it on stderr; the demo drops it).
+Note = Callable[[str], None]
+
+
+def quiet(_: str) -> None:
+    """The default :data:`Note`: say nothing."""
+
+
+def option_name(column: str | None) -> str:
+    return "--" + (column or "input").replace("_", "-")
+
+
+def as_option(func: Callable[..., T], *args: Any, _file: str | Path | None = None, **kwargs: Any) -> T:
+    """Run a library call. An InputError about one of the call's arguments is re-raised with the CLI option name
+    (``n_portfolios`` -> ``--n-portfolios``); one about a data column (it has a row, or it is a column of a frame
+    passed to ``func``) keeps the column and row and gains the input file ``_file`` when given."""
+    try:
+        return func(*args, **kwargs)
+    except InputError as err:
+        if err.file is not None or err.column is None:
+            raise
+        import pandas as pd
+
+        frames = [a for a in (*args, *kwargs.values()) if isinstance(a, pd.DataFrame)]
+        data_column = err.row is not None or any(err.column in f.columns for f in frames)
+        if not data_column:
+            raise InputError(err.reason, column=option_name(err.column).lstrip("'")) from None
+        if _file is not None:
+            raise InputError(err.reason, file=str(_file), column=err.column, row=err.row) from None
+        raise
+
+
+@contextmanager
+def reading(path: Path | None) -> Iterator[None]:
+    """Turn a reader's failure on an empty, truncated, corrupt or non-UTF-8 file into one InputError naming it."""
+    try:
+        yield
+    except InputError:
+        raise
+    except (ValueError, OSError, UnicodeDecodeError, KeyError, IndexError) as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise InputError(f"cannot read: {first}", file=str(path)) from None
+
+
+def read_panel(path: Path) -> pd.DataFrame:
+    """Read a parquet or CSV panel; errors name the file."""
+    import pandas as pd
+
+    if not path.exists():
+        raise InputError("file not found", file=str(path))
+    with reading(path):
+        return pd.read_parquet(path) if path.suffix in (".parquet", ".pq") else pd.read_csv(path)
+
+
+def is_path(value: Any) -> bool:
+    return isinstance(value, str | Path)
+
+
+def files(*inputs: Any) -> list[Path]:
+    """The inputs given as files or folders (fingerprinted in the manifest); frames are left out."""
+    return [Path(v) for v in inputs if is_path(v)]
+
+
+def names(value: str | Sequence[str] | None, option: str) -> tuple[str, ...] | None:
+    """A comma-separated string or a sequence of names as a tuple without blanks; a name given twice is an error
+    naming ``option``. ``None`` stays ``None``."""
+    from bondpremia.validate import unique
+
+    if value is None:
+        return None
+    items = value.split(",") if isinstance(value, str) else list(value)
+    return tuple(unique([str(v).strip() for v in items if str(v).strip()], option))
