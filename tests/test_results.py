@@ -205,7 +205,7 @@ def test_ipca_follows_the_protocol(tmp_path):
 
     m = IPCA(n_factors=1, constant=False)
     assert repr(m) == "IPCA(n_factors=1, intercept=False, not fitted)"
-    m.fit(_ipca_panel(), returns="ret", chars=["c"])
+    m.fit(_ipca_panel(), ret="ret", chars=["c"])
     assert isinstance(m, Results)
     # r = 0.5 c for every bond and month: the fit is exact (R² 1) with one instrument
     assert repr(m) == ("IPCA(n_factors=1, intercept=False, fitted: 4 months (2001-01..2001-04), 1 instruments, "
@@ -335,7 +335,7 @@ def _every_result():
     from bondpremia.models.forecast.evaluation import CWResult, DMResult
 
     factors = pd.DataFrame({"f1": [0.1, 0.3]}, index=pd.DatetimeIndex(["2010-01-31", "2010-02-28"]))
-    ipca = IPCA(n_factors=1, constant=False).fit(_ipca_panel(), returns="ret", chars=["c"])
+    ipca = IPCA(n_factors=1, constant=False).fit(_ipca_panel(), ret="ret", chars=["c"])
     return [
         ("ipca", ipca, "ipca fit", ["factors.csv", "fit.json", "gamma.csv"]),
         ("oos", OOSResult(0.1, 0.0, 0.2, 0.0, factors, 1.0), "ipca oos", ["oos.json", "oos_factors.csv"]),
@@ -369,7 +369,7 @@ def test_ipca_save_records_its_inputs_and_an_empty_oos_result_prints(tmp_path):
 
     source = tmp_path / "panel.csv"
     _ipca_panel().to_csv(source, index=False)
-    m = IPCA(n_factors=1, constant=False).fit(pd.read_csv(source, parse_dates=["date"]), returns="ret", chars=["c"])
+    m = IPCA(n_factors=1, constant=False).fit(pd.read_csv(source, parse_dates=["date"]), ret="ret", chars=["c"])
     out = m.save(tmp_path / "run", inputs=[source])
     assert [Path(i["path"]).name for i in _manifest(out)["inputs"]] == ["panel.csv"]
     empty = OOSResult(np.nan, np.nan, np.nan, np.nan, pd.DataFrame({"f1": []}, index=pd.DatetimeIndex([])), np.nan)

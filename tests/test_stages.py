@@ -102,7 +102,7 @@ def test_as_options_are_the_manifest_options_of_the_commands():
         "rank": True, "winsor": None, "units": {"ret": "decimal"}, "corporate_index": False, "bom_timing": "ice_bom",
         "universe": None, "alternatives": ["var5"], "strict": False}
     assert IPCAConfig(factors=3, oos_start="2017-06").as_options() == {
-        "factors": 3, "intercept": False, "constant": True, "oos_start": "2017-06", "bootstrap": 0, "returns": "ret",
+        "factors": 3, "intercept": False, "constant": True, "oos_start": "2017-06", "bootstrap": 0, "ret": "ret",
         "chars": None, "seed": 0, "drop_singular_months": False}
     assert SortConfig(chars=("duration",), weight="mv").as_options() == {
         "char": ["duration"], "n": 5, "ret": "ret", "weight": "mv", "holding": 1, "lags": None}
@@ -239,9 +239,9 @@ def test_ipca_runner_fit_json_equals_the_fit_done_by_hand(tmp_path):
     assert manifest["options"] == {**config.as_options(), "chars": res.model.chars_}  # the instruments used
     assert [Path(i["path"]).name for i in manifest["inputs"]] == ["chars.parquet"]
 
-    model = IPCA(n_factors=2, intercept=True).fit(panel, returns="ret", chars=["c1", "c2", "c3"])
+    model = IPCA(n_factors=2, intercept=True).fit(panel, ret="ret", chars=["c1", "c2", "c3"])
     expected = model.fit_stats()
-    oos = model.fit_oos(panel, start=pd.Timestamp("2011-07-01"), returns="ret", chars=model.chars_)
+    oos = model.fit_oos(panel, start=pd.Timestamp("2011-07-01"), ret="ret", chars=model.chars_)
     expected.update(oos.as_dict())
     test = model.test_alpha(n_boot=20, seed=4)
     expected.update({"w_alpha": test.statistic, "w_alpha_pvalue": test.pvalue, "bootstrap_draws": 20})

@@ -224,13 +224,13 @@ def _ipca(out: Path, ranked: pd.DataFrame, names: list[str], s: DemoSizes, steps
     # months (singular_months="drop"; KPS's factor step is ill-posed there). Out-of-sample fits start halfway
     # through the months that remain.
     panel = ranked.dropna(subset=["exret_next"])
-    kept = IPCA(1, singular_months="drop").fit(panel, returns="exret_next", chars=usable).factors_.index
+    kept = IPCA(1, singular_months="drop").fit(panel, ret="exret_next", chars=usable).factors_.index
     start = pd.Timestamp(kept[int(len(kept) * s.ipca_oos_share)])
     fits = {}
     with steps.step(f"IPCA K = {s.ipca_factors[0]}..{s.ipca_factors[-1]} with OOS fits",
                     total=len(s.ipca_factors)) as update:
         for i, k in enumerate(s.ipca_factors):
-            config = IPCAConfig(factors=k, drop_singular_months=True, returns="exret_next", chars=tuple(usable),
+            config = IPCAConfig(factors=k, drop_singular_months=True, ret="exret_next", chars=tuple(usable),
                                 oos_start=str(start.date()))
             fit = run_ipca_fit(panel, out / "ipca" / f"k{k}", config, extra={"oos_start": str(start.date())},
                                force=True)

@@ -139,7 +139,7 @@ def test_input_errors_name_the_column():
     _raises(lambda: IPCA(1).fit(df, chars=["c0", "c0"]), "chars", "characteristics are listed twice")
     _raises(lambda: IPCA(1).fit(df, chars=chars, entity="bond"), "bond")
     _raises(lambda: IPCA(1).fit(df, chars=chars, date="month"), "month")
-    _raises(lambda: IPCA(1).fit(df, returns="r", chars=chars), "r")
+    _raises(lambda: IPCA(1).fit(df, ret="r", chars=chars), "r")
     e = _raises(lambda: IPCA(1).fit(df, chars=["c0", "nope"]), "nope")
     assert e.reason == f"column not found; the panel has {list(df.columns)}"
     _raises(lambda: IPCA(1, min_obs=26).fit(df, chars=chars), "date",
@@ -731,7 +731,7 @@ def test_fit_oos_input_routes(oos_case):
     np.testing.assert_allclose(_oos(junk, chars=chars, start=datetime.date(2001, 7, 15)).factors.to_numpy(),
                                expected, atol=1e-8)
     renamed = df.rename(columns={"ret": "y", "id": "bond", "date": "month"})[["bond", "month", "y", *chars]]
-    np.testing.assert_allclose(_oos(renamed, returns="y", entity="bond", date="month").factors.to_numpy(),
+    np.testing.assert_allclose(_oos(renamed, ret="y", entity="bond", date="month").factors.to_numpy(),
                                expected, atol=1e-8)
     indexed = df.set_index(["id", "date"])
     np.testing.assert_allclose(_oos(indexed, chars=chars).factors.to_numpy(), expected, atol=1e-8)
@@ -875,7 +875,7 @@ def test_fit_input_routes_and_boundaries(oos_case):
     assert flat.n_dropped_ == 0 and len(flat.factors_) == 9  # the 2-bond month is kept
     np.testing.assert_allclose(flat.predict(df).to_numpy(), expected, atol=1e-8)
     renamed = df.rename(columns={"ret": "y", "id": "bond", "date": "month"})[["bond", "month", "y", *chars]]
-    m = IPCA(1, constant=False, tol=1e-13).fit(renamed, returns="y", entity="bond", date="month")
+    m = IPCA(1, constant=False, tol=1e-13).fit(renamed, ret="y", entity="bond", date="month")
     assert m.chars_ == chars
     np.testing.assert_allclose(m.predict(renamed).to_numpy(), expected, atol=1e-8)
     indexed = df.set_index(["id", "date"])
@@ -1001,6 +1001,6 @@ def test_one_characteristic_named_by_a_string_is_that_column():
     panel = pd.DataFrame({"id": np.tile(np.arange(n), t), "date": np.repeat(np.arange(t), n),
                           "c0": rng.standard_normal(n * t), "c1": rng.standard_normal(n * t)})
     panel["ret"] = 0.5 * panel["c0"] + 0.1 * rng.standard_normal(n * t)
-    by_name = IPCA(n_factors=1, constant=False).fit(panel, returns="ret", entity="id", date="date", chars="c0")
-    by_list = IPCA(n_factors=1, constant=False).fit(panel, returns="ret", entity="id", date="date", chars=["c0"])
+    by_name = IPCA(n_factors=1, constant=False).fit(panel, ret="ret", entity="id", date="date", chars="c0")
+    by_list = IPCA(n_factors=1, constant=False).fit(panel, ret="ret", entity="id", date="date", chars=["c0"])
     np.testing.assert_array_equal(by_name.gamma_, by_list.gamma_)

@@ -87,7 +87,7 @@ def _proj(g: np.ndarray) -> np.ndarray:
 def _fit(df: pd.DataFrame, chars: list[str], k: int, intercept: bool = False, ret: str = "ret",
          entity: str = "id", date: str = "date") -> IPCA:
     m = IPCA(n_factors=k, intercept=intercept, max_iter=200_000, tol=1e-12, ridge=0.0, constant=False)
-    return m.fit(df, returns=ret, chars=chars, entity=entity, date=date)
+    return m.fit(df, ret=ret, chars=chars, entity=entity, date=date)
 
 
 def _coefficients(m: IPCA, df: pd.DataFrame, date: str, use_lambda: bool) -> np.ndarray:

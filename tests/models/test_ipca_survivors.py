@@ -240,3 +240,21 @@ def test_a_singular_out_of_sample_month_is_named():
         IPCA(1, constant=False).fit_oos(df, start=pd.Timestamp("2001-06-30"), chars=chars)
     assert str(err.value) == ("the factor step is singular in the out-of-sample month 2001-08-31: too few "
                               "observations or degenerate characteristics there")
+
+
+def test_the_return_column_is_ret_and_returns_still_works_with_a_warning():
+    """One vocabulary: ``ret=`` names the return column, as in the sorts; the earlier ``returns=`` gives the same
+    fit with a FutureWarning, and an unknown keyword is a TypeError."""
+    df, chars = _panel(seed=17)
+    df = df.rename(columns={"ret": "y"})
+    new = IPCA(1, constant=False).fit(df, ret="y", chars=chars)
+    with pytest.warns(FutureWarning, match="returns= is now ret="):
+        old = IPCA(1, constant=False).fit(df, returns="y", chars=chars)
+    np.testing.assert_array_equal(new.factors_.to_numpy(), old.factors_.to_numpy())
+    with pytest.warns(FutureWarning):
+        oos = IPCA(1, constant=False).fit_oos(df, start=pd.Timestamp("2001-07-31"), returns="y", chars=chars)
+    np.testing.assert_array_equal(oos.factors.to_numpy(),
+                                  IPCA(1, constant=False).fit_oos(df, start=pd.Timestamp("2001-07-31"), ret="y",
+                                                                  chars=chars).factors.to_numpy())
+    with pytest.raises(TypeError, match="unexpected keyword argument 'retruns'"):
+        IPCA(1, constant=False).fit(df, retruns="y", chars=chars)

@@ -24,7 +24,8 @@ def fit(
                                            "Pruitt and Su 2019; default).")] = True,
     oos_start: Annotated[str | None, typer.Option(help="First out-of-sample month, YYYY-MM (recursive fits).")] = None,
     bootstrap: Annotated[int, typer.Option(help="Draws of the Gamma_alpha bootstrap test (needs --intercept).")] = 0,
-    returns: Annotated[str, typer.Option(help="Return column (excess return of month t+1 on the row of t).")] = "ret",
+    ret: Annotated[str, typer.Option("--ret", "--returns", help="Return column (excess return of month t+1 on the row "
+                                                                "of t); --returns is the earlier name.")] = "ret",
     entity: Annotated[str, typer.Option(help="Bond identifier column.")] = "id",
     date: Annotated[str, typer.Option(help="Date column.")] = "date",
     chars: Annotated[str | None, typer.Option(help="Comma-separated characteristics, or kpp for the Kelly-Palhares-"
@@ -39,7 +40,7 @@ def fit(
 ) -> None:
     """Fit IPCA and write the estimates; prints the R-squared values as JSON."""
     config = IPCAConfig(factors=factors, intercept=intercept, constant=constant, oos_start=oos_start,
-                        bootstrap=bootstrap, seed=seed, drop_singular_months=drop_singular_months, returns=returns,
+                        bootstrap=bootstrap, seed=seed, drop_singular_months=drop_singular_months, ret=ret,
                         entity=entity, date=date, chars=None if chars is None else tuple(chars.split(",")))
     result = run_ipca_fit(chars_file, out, config, progress=True, note=echo, force=force)
     print(json.dumps(result.stats, indent=2, default=float))

@@ -370,11 +370,11 @@ class IPCA:
 
     # -- fitting --------------------------------------------------------------------------------------------------
 
-    def fit(self, panel: Any, returns: str = "ret", chars: list[str] | str | None = None, entity: str = "id",
-            date: str = "date", factors: pd.DataFrame | None = None, warm_start: IPCA | None = None) -> IPCA:
+    def fit(self, panel: Any, ret: str = "ret", chars: list[str] | str | None = None, entity: str = "id",
+            date: str = "date", factors: pd.DataFrame | None = None, warm_start: IPCA | None = None, **kw: str) -> IPCA:
         """Estimate the model. ``factors`` are optional pre-specified observable factors (a DataFrame indexed by
         date); ``warm_start`` a fitted model whose Gamma starts the iterations."""
-        df = _to_pandas(panel, entity, date)
+        df, returns = _to_pandas(panel, entity, date), _return_column(ret, kw)
         chars = self._instruments(df, chars, returns, entity, date)
         K = self.n_factors
         if K > len(chars):
@@ -571,8 +571,8 @@ class IPCA:
 
     # -- out of sample -----------------------------------------------------------------------------------------------
 
-    def fit_oos(self, panel: Any, start: Any, returns: str = "ret", chars: list[str] | str | None = None,
-                entity: str = "id", date: str = "date", progress: bool = False) -> OOSResult:
+    def fit_oos(self, panel: Any, start: Any, ret: str = "ret", chars: list[str] | str | None = None,
+                entity: str = "id", date: str = "date", progress: bool = False, **kw: str) -> OOSResult:
         """Recursive (expanding-window) out-of-sample evaluation from month ``start`` (KPS section 5.3).
 
         For every month t >= start the model is re-estimated on the months before t (warm-started from the
@@ -580,7 +580,7 @@ class IPCA:
         Gamma (total R^2) and its forecast is the factor mean through t-1 (predictive R^2). Nothing of month t
         enters the estimate used for month t.
         """
-        df = _to_pandas(panel, entity, date)
+        df, returns = _to_pandas(panel, entity, date), _return_column(ret, kw)
         chars = self._instruments(df, chars, returns, entity, date)
         p = _prepare(df, returns, list(chars), entity, date, self.missing, self.min_obs or self.n_factors + 1,
                      singular_months=self.singular_months)
@@ -756,3 +756,18 @@ def _r2(p: _Panel, b: FloatArray) -> tuple[float, float]:
     ex = p.X - np.einsum("tlm,tm->tl", p.W, b)
     r2_x = 1.0 - (ex**2).sum() / (p.X**2).sum()
     return float(r2_obs), float(r2_x)
+
+
+def _return_column(ret: str, old: dict[str, str]) -> str:
+    """The return column of ``fit``/``fit_oos``: ``ret``, the package's name for it (sorts, characteristics); the
+    earlier keyword ``returns=`` still works with a ``FutureWarning``; any other keyword is an error."""
+    returns = old.pop("returns", None)
+    if old:
+        raise TypeError(f"unexpected keyword argument {next(iter(old))!r}")
+    if returns is None:
+        return ret
+    import warnings
+
+    warnings.warn("IPCA: the keyword returns= is now ret= (the package's name for the return column)", FutureWarning,
+                  stacklevel=3)
+    return str(returns)

@@ -33,7 +33,7 @@ class IPCAConfig:
     bootstrap: int = 0
     seed: int = 0
     drop_singular_months: bool = False
-    returns: str = "ret"
+    ret: str = "ret"
     entity: str = "id"
     date: str = "date"
     chars: tuple[str, ...] | None = None
@@ -52,7 +52,7 @@ class IPCAConfig:
 
     def as_options(self) -> dict[str, Any]:
         return {"factors": self.factors, "intercept": self.intercept, "constant": self.constant,
-                "oos_start": self.oos_start, "bootstrap": self.bootstrap, "returns": self.returns,
+                "oos_start": self.oos_start, "bootstrap": self.bootstrap, "ret": self.ret,
                 "chars": None if self.chars is None else list(self.chars), "seed": self.seed,
                 "drop_singular_months": self.drop_singular_months}
 
@@ -98,7 +98,7 @@ def _instruments(panel: pd.DataFrame, config: IPCAConfig, note: Note) -> list[st
     if chars is None and config.date in panel.columns:
         # default instruments: every other column that varies across bonds in some month (macro series, the same
         # for every bond, cannot be IPCA instruments on their own)
-        others = [c for c in panel.columns if c not in (config.returns, config.entity, config.date)]
+        others = [c for c in panel.columns if c not in (config.ret, config.entity, config.date)]
         varies = panel.groupby(config.date)[others].nunique().max() > 1
         chars = [c for c in others if varies[c]]
         if len(chars) < len(others):
@@ -129,7 +129,7 @@ def run_ipca_fit(panel: str | Path | pd.DataFrame, out: str | Path, config: IPCA
     model = IPCA(n_factors=config.factors, intercept=config.intercept, constant=config.constant,
                  singular_months="drop" if config.drop_singular_months else "keep")
     try:
-        model.fit(frame, returns=config.returns, chars=chars, entity=config.entity, date=config.date)
+        model.fit(frame, ret=config.ret, chars=chars, entity=config.entity, date=config.date)
     except InputError as err:
         if err.column != "n_factors":
             raise
@@ -139,7 +139,7 @@ def run_ipca_fit(panel: str | Path | pd.DataFrame, out: str | Path, config: IPCA
     if config.oos_start is not None:
         start = month(config.oos_start, "--oos-start").to_timestamp()  # the first day of the month
         try:
-            oos = model.fit_oos(frame, start=start, returns=config.returns, chars=model.chars_,
+            oos = model.fit_oos(frame, start=start, ret=config.ret, chars=model.chars_,
                                 entity=config.entity, date=config.date, progress=progress)
         except InputError as err:
             if err.column != "start":
