@@ -248,8 +248,11 @@ def test_the_return_column_is_ret_and_returns_still_works_with_a_warning():
     df, chars = _panel(seed=17)
     df = df.rename(columns={"ret": "y"})
     new = IPCA(1, constant=False).fit(df, ret="y", chars=chars)
-    with pytest.warns(FutureWarning, match="returns= is now ret="):
+    with pytest.warns(FutureWarning) as caught:
         old = IPCA(1, constant=False).fit(df, returns="y", chars=chars)
+    assert str(caught[0].message) == ("IPCA: the keyword returns= is now ret= (the package's name for the return "
+                                      "column)")
+    assert caught[0].filename == __file__  # reported at the caller's line
     np.testing.assert_array_equal(new.factors_.to_numpy(), old.factors_.to_numpy())
     with pytest.warns(FutureWarning):
         oos = IPCA(1, constant=False).fit_oos(df, start=pd.Timestamp("2001-07-31"), returns="y", chars=chars)
@@ -258,3 +261,16 @@ def test_the_return_column_is_ret_and_returns_still_works_with_a_warning():
                                                                   chars=chars).factors.to_numpy())
     with pytest.raises(TypeError, match="unexpected keyword argument 'retruns'"):
         IPCA(1, constant=False).fit(df, retruns="y", chars=chars)
+
+
+def test_fit_oos_reads_the_start_month_like_every_option():
+    """A start that pandas cannot turn into a Timestamp goes through bondpremia.validate.month: a Period works
+    (the first day of its month), text that is not a month is the package's one message naming ``start``."""
+    df, chars = _panel(seed=19)
+    by_timestamp = IPCA(1, constant=False).fit_oos(df, start=pd.Timestamp("2001-07-01"), chars=chars)
+    by_period = IPCA(1, constant=False).fit_oos(df, start=pd.Period("2001-07", "M"), chars=chars)
+    pd.testing.assert_frame_equal(by_period.factors, by_timestamp.factors)
+    assert by_period.factors.index[0] == pd.Timestamp("2001-07-31")
+    with pytest.raises(InputError) as err:
+        IPCA(1, constant=False).fit_oos(df, start="the nineties", chars=chars)
+    assert (err.value.column, err.value.reason) == ("start", "cannot read month 'the nineties'; use YYYY-MM")

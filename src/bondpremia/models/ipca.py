@@ -595,7 +595,7 @@ class IPCA:
         s = int(p.dates.searchsorted(start))
         if s < self.n_factors + 1 or s >= len(p.dates):
             first, last = _d(p.dates[0]), _d(p.dates[-1])
-            raise InputError(f"start {_d(start) if isinstance(p.dates, pd.DatetimeIndex) else start} "
+            raise InputError(f"start {_d(start)} "
                              f"leaves no estimation window of at least {self.n_factors + 1} months or no "
                              f"out-of-sample month (the panel's months run {first} .. {last})", column="start")
         try:  # windows only grow, so a full-rank first window keeps every later one full rank
