@@ -7,6 +7,7 @@ The equivalent survivors are listed with their reasons in ``docs/testing.md``.
 
 from __future__ import annotations
 
+import os
 import warnings
 from decimal import Decimal
 
@@ -252,7 +253,9 @@ def test_the_return_column_is_ret_and_returns_still_works_with_a_warning():
         old = IPCA(1, constant=False).fit(df, returns="y", chars=chars)
     assert str(caught[0].message) == ("IPCA: the keyword returns= is now ret= (the package's name for the return "
                                       "column)")
-    assert caught[0].filename == __file__  # reported at the caller's line
+    assert not caught[0].filename.endswith("ipca.py")  # not inside the library
+    if "MUTANT_UNDER_TEST" not in os.environ:  # mutmut's trampoline adds a frame between the caller and fit
+        assert caught[0].filename == __file__  # reported at the caller's line
     np.testing.assert_array_equal(new.factors_.to_numpy(), old.factors_.to_numpy())
     with pytest.warns(FutureWarning):
         oos = IPCA(1, constant=False).fit_oos(df, start=pd.Timestamp("2001-07-31"), returns="y", chars=chars)
