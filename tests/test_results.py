@@ -375,3 +375,27 @@ def test_ipca_save_records_its_inputs_and_an_empty_oos_result_prints(tmp_path):
     empty = OOSResult(np.nan, np.nan, np.nan, np.nan, pd.DataFrame({"f1": []}, index=pd.DatetimeIndex([])), np.nan)
     assert repr(empty) == "OOSResult(months=0 (no month), factors=1, r2_total=nan, r2_pred=nan)"
     assert empty.summary().index.name == "statistic"
+
+
+def test_an_on_disk_clean_run_follows_the_protocol(tmp_path):
+    from bondpremia.trace.pipeline import run_clean
+
+    rows = [{"cusip_id": "00077TAA2", "trd_exctn_dt": "2013-03-04", "trd_exctn_tm": "10:00:00",
+             "trd_rpt_dt": "2013-03-04", "msg_seq_nb": i, "trc_st": "T", "rptd_pr": 100.0 + i,
+             "entrd_vol_qt": 1e5, "rpt_side_cd": "S", "cntra_mp_id": "C", "wis_fl": wis}
+            for i, wis in ((1, "N"), (2, "Y"), (3, "N"))]
+    rows.append({**rows[0], "msg_seq_nb": 4, "rptd_pr": -1.0})  # unparseable: a rejected row
+    source = tmp_path / "raw.csv"
+    pl.DataFrame(rows).write_csv(source)
+    run = run_clean([source], None, tmp_path / "clean", steps=["when_issued"], executor="serial")
+    assert isinstance(run, Results)
+    assert run.summary()["rows_dropped"].tolist() == [1, 1]  # the negative price when parsing, the when-issued trade
+    lazy = run.to_frame()
+    assert isinstance(lazy, pl.LazyFrame) and lazy.collect()["msg_seq_nb"].to_list() == [1, 3]
+    assert repr(run).startswith("CleanRun(trades=2 rows in ") and repr(run).endswith("steps=2, partitions=1)")
+    loaded = run.load()
+    assert loaded.trades.height == 2 and loaded.rejects.height == 1 and loaded.audit.equals(run.audit)
+    out = run.save(tmp_path / "copy")
+    man = require_run(out, "trace clean")
+    assert man["rows"] == {"trades.parquet": 2, "rejects.parquet": 1, "audit.csv": 2}
+    assert pl.read_parquet(out / "trades.parquet").equals(pl.read_parquet(run.trades))

@@ -191,14 +191,43 @@ def _concat_parquet(files: Iterable[Path], target: Path) -> None:
         sink.close()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class CleanRun:
-    """Paths of the outputs and the audit of a cleaning run."""
+    """Paths of the outputs and the audit of a cleaning run (:class:`bondpremia.results.Results`). The trades stay
+    on disk: ``to_frame()`` is a lazy scan of them, ``load()`` reads them into a
+    :class:`~bondpremia.trace.clean.CleanResult`, ``save(out)`` copies the run's three files into another run
+    folder without loading them."""
 
     trades: Path
     rejects: Path
     audit: pl.DataFrame
     n_partitions: int
+
+    def summary(self) -> Any:
+        """The audit as a pandas table: one row per step with ``rows_in``, ``rows_out``, ``rows_dropped``."""
+        return self.audit.to_pandas()
+
+    def to_frame(self) -> pl.LazyFrame:
+        return pl.scan_parquet(self.trades)
+
+    def load(self) -> CleanResult:
+        return CleanResult(pl.read_parquet(self.trades), self.audit, pl.read_parquet(self.rejects))
+
+    def __repr__(self) -> str:
+        rows = pq.ParquetFile(self.trades).metadata.num_rows
+        return (f"CleanRun(trades={rows:,} rows in {self.trades}, steps={self.audit.height}, "
+                f"partitions={self.n_partitions})")
+
+    def save(self, out: str | Path, *, force: bool = False) -> Path:
+        from bondpremia.rundir import atomic_run
+
+        with atomic_run(out, "trace clean", inputs=[self.trades], force=force) as run:
+            for name, src in (("trades.parquet", self.trades), ("rejects.parquet", self.rejects)):
+                shutil.copyfile(src, run.path / name)
+                run.rows[name] = pq.ParquetFile(src).metadata.num_rows
+            self.audit.write_csv(run.path / "audit.csv")
+            run.rows["audit.csv"] = self.audit.height
+        return Path(out)
 
 
 def run_clean(inputs: Any, fisd: Any, out: Any, *, preset: str = "bbw2019", steps: Sequence[str] | None = None,
