@@ -399,3 +399,23 @@ def test_an_on_disk_clean_run_follows_the_protocol(tmp_path):
     man = require_run(out, "trace clean")
     assert man["rows"] == {"trades.parquet": 2, "rejects.parquet": 1, "audit.csv": 2}
     assert pl.read_parquet(out / "trades.parquet").equals(pl.read_parquet(run.trades))
+
+
+def test_forecast_tables_follow_the_protocol(tmp_path):
+    from bondpremia.models.forecast.outputs import ForecastTables, r2oos_stars
+
+    r2 = pd.DataFrame({"model": ["cp", "cp", "rf", "rf"], "maturity": ["2", "EW", "2", "EW"],
+                       "r2oos": [1.5, 2.0, -3.0, 4.0], "cw_pvalue": [0.2, 0.04, 0.9, 0.001]})
+    fc = pd.DataFrame({"model": ["cp"], "date": pd.to_datetime(["2000-01-31"]), "forecast": [0.01]})
+    tables = ForecastTables(r2, r2.iloc[:0], r2oos_stars(r2), None, None, fc)
+    assert isinstance(tables, Results) and tables.to_frame() is r2
+    assert tables.summary().loc["rf", "EW"] == r2oos_stars(r2).loc["rf", "EW"]
+    assert repr(tables) == "ForecastTables(models=['cp', 'rf'], maturities=2, importance=no, dm=no)"
+    out = tables.save(tmp_path / "tsy")
+    man = require_run(out, "treasury forecast")
+    assert man["rows"] == {"r2oos.csv": 4, "r2oos_factors.csv": 0, "forecasts.parquet": 1, "importance.csv": 0}
+    assert sorted(p.name for p in out.iterdir()) == sorted([MANIFEST, "r2oos.csv", "r2oos_factors.csv",
+                                                            "forecasts.parquet", "importance.csv"])  # no dm.csv
+    assert pd.read_csv(out / "r2oos.csv")["r2oos"].tolist() == [1.5, 2.0, -3.0, 4.0]
+    assert list(pd.read_csv(out / "importance.csv").columns) == ["model", "maturity", "predictor", "importance",
+                                                                 "group", "share"]

@@ -29,13 +29,41 @@ __all__ = ["ForecastTables", "curve_factors", "dm_table", "group_shares", "group
 class ForecastTables:
     """``r2oos`` (long: model, maturity, r2oos in percent, cw_pvalue), ``r2oos_factors`` (same for level,
     slope, curvature), ``r2oos_wide`` (models x maturities, strings with stars), ``importance`` (long, with
-    group and share) or ``None``, ``dm`` (Diebold-Mariano tests against a reference model) or ``None``."""
+    group and share) or ``None``, ``dm`` (Diebold-Mariano tests against a reference model) or ``None``,
+    ``forecasts`` (the stacked forecast rows of the runs). :class:`bondpremia.results.Results`: ``summary()`` the
+    wide table with Clark-West stars, ``to_frame()`` the long R²oos table, ``save(out)`` the tables of
+    ``bondpremia treasury forecast`` (its figures are drawn by :func:`bondpremia.report.forecast_figures`)."""
 
     r2oos: pd.DataFrame
     r2oos_factors: pd.DataFrame
     r2oos_wide: pd.DataFrame
     importance: pd.DataFrame | None
     dm: pd.DataFrame | None = None
+    forecasts: pd.DataFrame | None = None
+
+    def summary(self) -> pd.DataFrame:
+        return self.r2oos_wide
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.r2oos
+
+    def __repr__(self) -> str:
+        models = list(dict.fromkeys(self.r2oos["model"]))
+        return (f"ForecastTables(models={models}, maturities={self.r2oos['maturity'].nunique()}, "
+                f"importance={'yes' if self.importance is not None else 'no'}, "
+                f"dm={'yes' if self.dm is not None else 'no'})")
+
+    def files(self) -> dict[str, pd.DataFrame | None]:
+        """File name -> table of the command's run folder (``None``: not written)."""
+        imp = self.importance if self.importance is not None else pd.DataFrame(
+            columns=["model", "maturity", "predictor", "importance", "group", "share"])
+        return {"r2oos.csv": self.r2oos, "r2oos_factors.csv": self.r2oos_factors, "dm.csv": self.dm,
+                "forecasts.parquet": self.forecasts, "importance.csv": imp}
+
+    def save(self, out: str | Path, *, force: bool = False) -> Path:
+        from bondpremia.results import save_tables
+
+        return save_tables(out, "treasury forecast", self.files(), force=force)
 
 
 def dm_table(actual: pd.DataFrame, models: dict[str, pd.DataFrame], reference: str, horizon: int = 12) -> pd.DataFrame:
@@ -153,16 +181,10 @@ def report_tables(runs: Sequence[ForecastRun], data: TreasuryData, out: str | Pa
     imps = [r.importance for r in runs if r.importance is not None]
     imp = grouped_importance(pd.concat(imps, ignore_index=True), data.groups) if imps else None
     dm = dm_table(actual, models, dm_against, data.horizon) if dm_against is not None else None
-    tables = ForecastTables(table, factor_table, r2oos_stars(table), imp, dm)
-    if out is None:
-        return tables
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out / "r2oos.csv", index=False)
-    factor_table.to_csv(out / "r2oos_factors.csv", index=False)
-    if dm is not None:
-        dm.to_csv(out / "dm.csv", index=False)
-    forecasts.to_parquet(out / "forecasts.parquet", index=False)
-    (imp if imp is not None else pd.DataFrame(columns=["model", "maturity", "predictor", "importance", "group",
-                                                        "share"])).to_csv(out / "importance.csv", index=False)
+    tables = ForecastTables(table, factor_table, r2oos_stars(table), imp, dm, forecasts)
+    if out is not None:
+        from bondpremia.results import write_tables
+
+        Path(out).mkdir(parents=True, exist_ok=True)
+        write_tables(Path(out), tables.files())
     return tables
