@@ -409,7 +409,9 @@ def test_forecast_tables_follow_the_protocol(tmp_path):
     fc = pd.DataFrame({"model": ["cp"], "date": pd.to_datetime(["2000-01-31"]), "forecast": [0.01]})
     tables = ForecastTables(r2, r2.iloc[:0], r2oos_stars(r2), None, None, fc)
     assert isinstance(tables, Results) and tables.to_frame() is r2
-    assert tables.summary().loc["rf", "EW"] == r2oos_stars(r2).loc["rf", "EW"]
+    # percent with two decimals; ** below 5%, *** below 1% (Clark-West p-values 0.04 and 0.001)
+    assert tables.summary().loc["cp"].tolist() == ["1.50", "2.00**"]
+    assert tables.summary().loc["rf"].tolist() == ["-3.00", "4.00***"]
     assert repr(tables) == "ForecastTables(models=['cp', 'rf'], maturities=2, importance=no, dm=no)"
     out = tables.save(tmp_path / "tsy")
     man = require_run(out, "treasury forecast")

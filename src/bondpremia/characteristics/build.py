@@ -104,12 +104,14 @@ class CharacteristicsResult:
         return (f"CharacteristicsResult({len(self.names)} characteristics, {len(self.panel):,} bond-months, "
                 f"{months} months, {len(self.missing)} not built)")
 
-    def save(self, out: Any, *, force: bool = False) -> Any:
-        """``characteristics.parquet`` and ``coverage.csv`` (the files of ``bondpremia characteristics``)."""
+    def save(self, out: Any, *, options: Any = None, inputs: Any = (), force: bool = False) -> Any:
+        """``characteristics.parquet`` and ``coverage.csv`` (the files of ``bondpremia characteristics``);
+        ``options`` and the fingerprints of the ``inputs`` files go to the manifest."""
         from bondpremia.results import save_tables
 
         return save_tables(out, "characteristics build", {"characteristics.parquet": self.panel,
-                                                          "coverage.csv": self.coverage}, force=force)
+                                                          "coverage.csv": self.coverage},
+                           options=options, inputs=inputs, force=force)
 
     @property
     def cross_sectional(self) -> list[str]:

@@ -40,7 +40,7 @@ def as_option(func: Callable[..., T], *args: Any, _file: str | Path | None = Non
         frames = [a for a in (*args, *kwargs.values()) if isinstance(a, pd.DataFrame)]
         data_column = err.row is not None or any(err.column in f.columns for f in frames)
         if not data_column:
-            raise InputError(err.reason, column=option_name(err.column).lstrip("'")) from None
+            raise InputError(err.reason, column=option_name(err.column)) from None
         if _file is not None:
             raise InputError(err.reason, file=str(_file), column=err.column, row=err.row) from None
         raise

@@ -100,8 +100,5 @@ def run_characteristics_build(panel: str | Path | pd.DataFrame, out: str | Path,
                     winsor=config.winsor, corporate_index=config.corporate_index, bom_timing=config.bom_timing,
                     universe=config.universe, alternatives=config.alternatives, strict=config.strict,
                     _file=panel if isinstance(panel, str | Path) else None)
-    from bondpremia.results import save_tables
-
-    save_tables(out, "characteristics build", {"characteristics.parquet": res.panel, "coverage.csv": res.coverage},
-                options=config.as_options(), inputs=files(panel, fisd, macro), force=force)
+    res.save(out, options=config.as_options(), inputs=files(panel, fisd, macro), force=force)
     return res

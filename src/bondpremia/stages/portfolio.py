@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bondpremia.errors import InputError
-from bondpremia.stages._common import as_option, files, names, read_panel
+from bondpremia.stages._common import as_option, files, read_panel
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,7 +41,7 @@ class SortConfig:
                                                          else self.chars) if c.strip()))
         if not chars:
             raise InputError("no characteristic given", column="--char")
-        object.__setattr__(self, "chars", names(chars, "--char"))
+        object.__setattr__(self, "chars", chars)  # a characteristic given twice is sorted once
         object.__setattr__(self, "n", integer(self.n, "--n", 2))
         object.__setattr__(self, "holding", integer(self.holding, "--holding", 1))
         if self.lags is not None:

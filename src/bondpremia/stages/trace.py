@@ -175,11 +175,12 @@ class MonthlyResult:
     def __repr__(self) -> str:
         return f"MonthlyResult(daily={self.daily.height:,} rows, monthly={self.monthly.height:,} rows)"
 
-    def save(self, out: str | Path, *, force: bool = False) -> Path:
+    def save(self, out: str | Path, *, options: dict[str, Any] | None = None, inputs: Sequence[Any] = (),
+             force: bool = False) -> Path:
         from bondpremia.results import save_tables
 
         return save_tables(out, "trace monthly", {"daily.parquet": self.daily, "monthly.parquet": self.monthly},
-                           force=force)
+                           options=options, inputs=inputs, force=force)
 
 
 def simulated_rates(folder: Path) -> Path | None:
@@ -278,8 +279,5 @@ def run_trace_monthly(trades: str | Path, fisd: str | Path | pl.DataFrame, out: 
     options = {**config.as_options(), "rates": str(rates_in) if isinstance(rates_in, str | Path) else None,
                "rates_source": rates_source,
                "amount_outstanding": str(amount_outstanding) if isinstance(amount_outstanding, str | Path) else None}
-    from bondpremia.results import save_tables
-
-    save_tables(out, "trace monthly", {"daily.parquet": daily, "monthly.parquet": monthly}, options=options,
-                inputs=[trades_file, *files(fisd, rates_in, amount_outstanding)], force=force)
+    result.save(out, options=options, inputs=[trades_file, *files(fisd, rates_in, amount_outstanding)], force=force)
     return result
