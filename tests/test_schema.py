@@ -3,6 +3,8 @@ types), and a table that breaks a contract is named in one clear error."""
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import polars as pl
 import pytest
@@ -35,8 +37,9 @@ def test_a_broken_table_is_named_in_one_error():
     daily = pl.DataFrame({c.name: pl.Series([], dtype=getattr(pl, c.dtype)) for c in DAILY.columns})
     with pytest.raises(InputError) as info:
         check_table(daily.drop("prc_ew", "vol_par"), DAILY, where="d.parquet")
+    others = [c for c in DAILY.names if c not in ("prc_ew", "vol_par")]
     assert str(info.value) == ("file d.parquet: is not a daily table: missing columns ['prc_ew', 'vol_par'] "
-                               f"(expected {list(DAILY.names)})")
+                               f"(it has {others})")
     with pytest.raises(InputError) as info:
         check_table(daily.with_columns(pl.col("n_trades").cast(pl.Float64), pl.col("trd_exctn_dt").cast(pl.String)),
                     DAILY, where="d.parquet")
@@ -95,3 +98,55 @@ def test_a_reader_checks_only_the_columns_it_uses():
         check_table(monthly.drop("ret"), MONTHLY, where="m.parquet", columns=["date", "ret"])
     with pytest.raises(ValueError, match="are not columns of the monthly contract"):
         check_table(monthly, MONTHLY, where="m.parquet", columns=["returns"])
+
+
+def test_every_clean_preset_writes_the_trades_contract(tmp_path):
+    """trades.parquet of each preset holds the TRADES columns with their types; the tidyfinance preset (which keeps
+    only the package's columns) has no msg_seq_nb, the one optional trade column, and trace monthly's daily prices
+    read it anyway."""
+    from bondpremia.schema import TRADES
+    from bondpremia.simulate.trace import write_simulated_trace
+    from bondpremia.trace.pipeline import run_clean
+
+    write_simulated_trace(tmp_path / "sim", n_bonds=10, n_months=4, seed=5)
+    for preset, has_seq in (("bbw2019", True), ("dick_nielsen_2014", True), ("tidyfinance", False)):
+        run = run_clean([tmp_path / "sim" / "trace.parquet"], tmp_path / "sim" / "fisd.parquet", tmp_path / preset,
+                        preset=preset, executor="serial")
+        trades = pl.scan_parquet(run.trades)
+        check_table(trades, TRADES, where=preset)
+        schema = trades.collect_schema()
+        assert {c: str(schema[c]) for c in TRADES.required} == {
+            "cusip_id": "String", "trd_exctn_dt": "Date", "trd_exctn_tm": "Time", "rptd_pr": "Float64",
+            "entrd_vol_qt": "Float64"}
+        assert (schema["_file"], schema["_row"]) == (pl.String, pl.Int64)  # the lineage, in every preset
+        assert ("msg_seq_nb" in schema) is has_seq, preset
+        assert daily_prices(trades).height > 0
+
+
+def test_input_contracts_accept_what_users_store():
+    """Names in any letter case where the contract says so (the external inputs), an id stored as text or as an
+    integer of any width, a rename of the key and return columns, a hint on what to pass; a float id is refused."""
+    import numpy as np
+
+    from bondpremia.schema import CHARACTERISTICS, FISD_TERMS, RATES
+
+    rates = pl.DataFrame({"DATE": ["2020-01-31"], "RF": [0.001]})
+    check_table(rates, RATES, where="rates.csv", lower=True)
+    with pytest.raises(InputError, match=r"missing columns \['date', 'rf'\]"):
+        check_table(rates, RATES, where="rates.csv")
+    with pytest.raises(InputError, match=re.escape("rf is String, expected Float64|Float32|Int64")):
+        check_table(rates.with_columns(pl.col("RF").cast(pl.String)), RATES, where="rates.csv", lower=True)
+    fisd = pl.DataFrame({"CUSIP_ID": ["X"], "maturity": ["2030-01-01"], "coupon": [5], "interest_frequency": ["2"],
+                         "day_count_basis": ["30/360"], "dated_date": [None]})
+    check_table(fisd, FISD_TERMS, where="fisd", rename={"complete_cusip": "cusip_id"}, lower=True)  # types free
+    panel = pd.DataFrame({"bond": np.array([1, 2], dtype="int32"), "month": pd.to_datetime(["2020-01-31"] * 2),
+                          "y": [0.01, 0.02]})
+    names = {"id": "bond", "date": "month", "exret_next": "y"}
+    check_table(panel, CHARACTERISTICS, where="p", rename=names)
+    check_table(panel.astype({"bond": str}), CHARACTERISTICS, where="p", rename=names)
+    with pytest.raises(InputError, match=re.escape("bond is Float64, expected String|Int64")):
+        check_table(panel.astype({"bond": float}), CHARACTERISTICS, where="p", rename=names)
+    with pytest.raises(InputError) as info:
+        check_table(panel, CHARACTERISTICS, where="p.parquet", hint="pass --ret y")
+    assert str(info.value) == ("file p.parquet: is not a characteristics table: missing columns ['id', 'date', "
+                               "'exret_next'] (it has ['bond', 'month', 'y']); pass --ret y")

@@ -25,7 +25,7 @@ from typing import Any
 from bondpremia.errors import InputError
 
 __all__ = ["MANIFEST", "Run", "atomic_file", "atomic_run", "check_out", "file_fingerprint", "is_run",
-           "read_manifest", "require_run"]
+           "read_manifest", "require_run", "written_by"]
 
 MANIFEST = "_SUCCESS.json"
 _FULL_HASH_BYTES = 256 * 2**20  # files up to this size are hashed whole; larger ones by their first and last MiB
@@ -79,6 +79,14 @@ def is_run(folder: str | Path) -> bool:
     except InputError:
         return False
     return True
+
+
+def written_by(path: str | Path) -> str | None:
+    """The command whose complete run folder holds the file ``path`` (``"trace monthly"``), or None."""
+    try:
+        return str(read_manifest(Path(path).parent).get("command"))
+    except InputError:
+        return None
 
 
 def read_manifest(folder: str | Path) -> dict[str, Any]:

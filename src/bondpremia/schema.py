@@ -1,22 +1,25 @@
 """The tables that pass between stages: each column's name, type, unit and meaning, in one place.
 
 A stage's writer produces exactly these columns in this order (``frame.select(TABLE.names)``) and the simulator's
-truth uses the same contract; ``tests/test_schema.py`` checks both, and :func:`check_table` lets a reader check a
-table it is given, so a renamed or retyped column fails at the seam that changed it rather than three stages
-later. Types are polars dtype names.
+truth uses the same contract; ``tests/test_schema.py`` checks both. Each stage runner (:mod:`bondpremia.stages`)
+checks the tables it is given with :func:`check_table` before it computes anything, so a renamed or retyped column
+fails at the seam that changed it, naming the file, rather than three stages later. The inputs from outside the
+package (TRACE messages, the FISD reference, T-bill returns) have contracts here too; their parsers read them from
+this module. Types are polars dtype names; ``A|B`` accepts either, ``Any`` any type (a column the reader parses).
 Units: prices and accrued interest per 100 of par; returns in decimals per month (0.01 is 1%); amounts in dollars
 of par unless a column says otherwise. ``docs/architecture.md`` shows where each table flows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bondpremia.errors import InputError
 
-__all__ = ["CHARACTERISTICS", "DAILY", "FORECASTS", "MONTHLY", "Column", "Table", "check_table"]
+__all__ = ["BOND_RETURNS", "CHARACTERISTICS", "DAILY", "FISD_SCREENS", "FISD_TERMS", "FORECASTS", "MONTHLY",
+           "RATES", "TRACE", "TRADES", "Column", "Table", "check_table"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,14 @@ class Column:
     dtype: str  # polars dtype name: String, Date, Float64, Int64
     unit: str
     meaning: str
+    required: bool = True  # False: read when present (its type is checked then)
+
+    def accepts(self, dtype: str) -> bool:
+        """Whether a column stored as ``dtype`` satisfies the contract (a missing-only ``Null`` column does; a
+        ``Date`` may be stored as a timestamp, as pandas writes it)."""
+        kinds = self.dtype.split("|")
+        integer = "Int64" in kinds and dtype.startswith(("Int", "UInt"))  # any integer width is an integer
+        return "Any" in kinds or integer or dtype in (*kinds, "Null") or ("Date" in kinds and dtype == "Datetime")
 
 
 @dataclass(frozen=True)
@@ -38,11 +49,115 @@ class Table:
     def names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
 
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required)
+
+    @property
+    def optional(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if not c.required)
+
     def describe(self) -> str:
         """A Markdown table of the contract (for the docs)."""
-        rows = [f"| `{c.name}` | {c.dtype} | {c.unit} | {c.meaning} |" for c in self.columns]
+        rows = [f"| `{c.name}` | {c.dtype}{'' if c.required else ', optional'} | {c.unit} | {c.meaning} |"
+                for c in self.columns]
         return "\n".join(["| column | type | unit | meaning |", "|---|---|---|---|", *rows])
 
+# -- inputs from outside the package ---------------------------------------------------------------------------------
+
+#: Enhanced TRACE messages (WRDS names, any letter case), the input of ``trace clean``: the types after parsing
+#: (:func:`bondpremia.trace.clean.parse` rejects a row whose required value is missing or unparseable). Dick-Nielsen
+#: (2014) describes the fields; ``docs/trace.md`` how each rule reads them.
+TRACE = Table("TRACE messages", (
+    Column("cusip_id", "String", "", "9-character CUSIP"),
+    Column("trd_exctn_dt", "Date", "", "execution date"),
+    Column("trd_exctn_tm", "Time", "", "execution time"),
+    Column("trd_rpt_dt", "Date", "", "report date (before 2012-02-06: the pre-2012 rules)"),
+    Column("msg_seq_nb", "Int64", "", "message sequence number"),
+    Column("trc_st", "String", "", "record status (T/R reports, X/C cancels, W corrections, Y reversals)"),
+    Column("rptd_pr", "Float64", "per 100 par", "reported price"),
+    Column("entrd_vol_qt", "Float64", "dollars of par", "par volume"),
+    Column("rpt_side_cd", "String", "", "B (reporting dealer bought) or S (sold)"),
+    Column("cntra_mp_id", "String", "", "contra party: D dealer, C customer"),
+    Column("bond_sym_id", "String", "", "TRACE symbol", required=False),
+    Column("trd_rpt_tm", "Time", "", "report time", required=False),
+    Column("orig_msg_seq_nb", "Int64", "", "the message a correction, cancel or reversal refers to", required=False),
+    Column("asof_cd", "String", "", "A late report, R reversal, X/D (pre-2012)", required=False),
+    Column("wis_fl", "String", "", "when-issued flag Y/N", required=False),
+    Column("lckd_in_ind", "String", "", "locked-in flag Y", required=False),
+    Column("sale_cndtn_cd", "String", "", "sale condition (null and @ are regular trades)", required=False),
+    Column("days_to_sttl_ct", "Int64", "days", "days to settlement (null: regular)", required=False),
+    Column("yld_pt", "Float64", "percent", "reported yield", required=False),
+    Column("buy_cpcty_cd", "String", "", "buyer capacity: A agency, P principal", required=False),
+    Column("sell_cpcty_cd", "String", "", "seller capacity: A agency, P principal", required=False),
+    Column("buy_cmsn_rt", "Float64", "", "buyer commission", required=False),
+    Column("sell_cmsn_rt", "Float64", "", "seller commission", required=False),
+    Column("cmsn_trd", "String", "", "commission trade Y/N", required=False),
+    Column("stlmnt_dt", "Date", "", "settlement date", required=False),
+    Column("spcl_trd_fl", "String", "", "special trade flag Y", required=False),
+    Column("sale_cndtn2_cd", "String", "", "second sale condition", required=False),
+    Column("sub_prdct", "String", "", "TRACE sub-product (CORP corporate bonds)", required=False),
+))
+
+#: The Mergent FISD columns of the bond screens (``trace.screens``, step ``fisd_screens``), any letter case; the
+#: codes are parsed by the screens, so only their presence is a contract.
+FISD_SCREENS = Table("FISD (bond screens)", tuple(Column(name, "Any", unit, meaning) for name, unit, meaning in (
+    ("complete_cusip", "", "9-character CUSIP"),
+    ("maturity", "", "maturity date"),
+    ("coupon", "percent per year", "coupon rate"),
+    ("coupon_type", "", "F fixed, Z zero, others dropped"),
+    ("interest_frequency", "payments per year", "0, 1, 2, 4 or 12 usable"),
+    ("day_count_basis", "", "30/360, ACT/ACT, ACT/360 or ACT/365"),
+    ("dated_date", "", "date interest starts to accrue"),
+    ("bond_type", "", "CDEB, CMTN, CMTZ, CZ or USBN kept"),
+    ("convertible", "", "Y dropped"),
+    ("asset_backed", "", "Y dropped"),
+    ("rule_144a", "", "Y dropped"),
+    ("private_placement", "", "Y dropped"),
+    ("foreign_currency", "", "Y dropped"),
+    ("country_domicile", "", "USA kept"),
+)))
+
+#: The FISD columns of the bond terms behind accrued interest and coupons (:func:`bondpremia.trace.monthly_returns`;
+#: ``complete_cusip`` may be called ``cusip_id``). Coupons stay in FISD's percent here; the library converts them to
+#: decimals where it reads them.
+FISD_TERMS = Table("FISD (bond terms)", (
+    Column("complete_cusip", "Any", "", "9-character CUSIP (or cusip_id)"),
+    Column("maturity", "Any", "", "maturity date"),
+    Column("coupon", "Any", "percent per year", "coupon rate"),
+    Column("interest_frequency", "Any", "payments per year", "0 (zero coupon), 1, 2, 4 or 12"),
+    Column("day_count_basis", "Any", "", "30/360, ACT/ACT, ACT/360 or ACT/365"),
+    Column("dated_date", "Any", "", "date interest starts to accrue"),
+    Column("first_interest_date", "Any", "", "first coupon date", required=False),
+    Column("amount_outstanding", "Any", "thousands of dollars", "amount outstanding when FISD was pulled",
+           required=False),
+    Column("offering_amt", "Any", "thousands of dollars", "offering amount", required=False),
+    Column("rating_num", "Any", "1 (AAA) .. 22 (D)", "numeric rating", required=False),
+    Column("coupon_type", "Any", "", "Z marks a zero-coupon bond", required=False),
+    Column("issue_id", "Any", "", "FISD issue id (to map an amount-outstanding history)", required=False),
+))
+
+#: 1-month T-bill returns, the ``--rates`` of ``trace monthly`` (any letter case; one row a month).
+RATES = Table("rates", (
+    Column("date", "Any", "", "any day of the month (a date, a timestamp or an ISO string)"),
+    Column("rf", "Float64|Float32|Int64", "decimal per month", "1-month T-bill return of the month"),
+))
+
+# -- between the stages ----------------------------------------------------------------------------------------------
+
+#: Clean trades of ``trace clean`` (``trades.parquet``), the input of ``trace monthly``: the TRACE columns every
+#: preset keeps, then those of :data:`TRACE` the preset keeps (``tidyfinance`` keeps only its own), and the lineage
+#: of each trade (input file and 0-based data row).
+TRADES = Table("trades", (
+    Column("cusip_id", "String", "", "9-character CUSIP"),
+    Column("trd_exctn_dt", "Date", "", "execution date"),
+    Column("trd_exctn_tm", "Time", "", "execution time"),
+    Column("rptd_pr", "Float64", "per 100 par", "reported price"),
+    Column("entrd_vol_qt", "Float64", "dollars of par", "par volume"),
+    Column("msg_seq_nb", "Int64", "", "message sequence number (orders trades of the same second)", required=False),
+    Column("_file", "String", "", "input file of the trade (every preset writes it; not read)", required=False),
+    Column("_row", "Int64", "", "0-based data row of the trade in that file (as _file)", required=False),
+))
 
 #: Bond-day prices of :func:`bondpremia.trace.daily.daily_prices` (``daily.parquet``).
 DAILY = Table("daily", (
@@ -89,9 +204,17 @@ MONTHLY = Table("monthly", (
 #: (``characteristics.parquet``); one column per characteristic follows, named as in
 #: ``docs/characteristics.md``.
 CHARACTERISTICS = Table("characteristics", (
-    Column("id", "String", "", "bond identifier (the CUSIP of a TRACE panel)"),
+    Column("id", "String|Int64", "", "bond identifier (the CUSIP of a TRACE panel)"),
     Column("date", "Date", "", "calendar month end t (characteristics known at the end of t)"),
-    Column("exret_next", "Float64", "decimal per month", "excess return of month t + 1, on the row of t"),
+    Column("exret_next", "Float64|Float32", "decimal per month", "excess return of month t + 1, on the row of t"),
+))
+
+#: A bond-month panel of returns, the input of ``portfolio sort`` (the characteristics of the sort are columns too;
+#: the key and return names are options).
+BOND_RETURNS = Table("bond-month panel", (
+    Column("id", "String|Int64", "", "bond identifier"),
+    Column("date", "Date", "", "month t"),
+    Column("ret", "Float64|Float32", "decimal per month", "return of the row's own month t"),
 ))
 
 #: Out-of-sample forecasts of :func:`bondpremia.models.forecast.recursive_forecast` (``forecasts.parquet``, one
@@ -109,23 +232,30 @@ FORECASTS = Table("forecasts", (
 
 
 def check_table(frame: Any, table: Table, *, where: str, extra: bool = True,
-                columns: Sequence[str] | None = None) -> None:
-    """Raise :class:`InputError` when ``frame`` (polars or pandas) lacks a column of ``table`` or holds one with
-    another type; ``where`` names the file or argument in the message. With ``extra=False`` columns beyond the
-    contract are an error too. A ``Date`` column may be stored as a timestamp (``Datetime``, as pandas writes it).
-    ``columns`` restricts the check to the contract's columns a reader uses (their presence and types)."""
+                columns: Sequence[str] | None = None, rename: Mapping[str, str] | None = None,
+                hint: str = "", lower: bool = False) -> None:
+    """Raise :class:`InputError` when ``frame`` (polars or pandas) lacks a required column of ``table`` or holds a
+    column of the contract with another type; ``where`` names the file or argument in the message. With
+    ``extra=False`` columns beyond the contract are an error too. ``columns`` restricts the check to the
+    contract's columns a reader uses (their presence and types). ``rename`` maps a contract name to the frame's
+    name for it (a reader whose key and return columns are options); ``hint`` ends the message of missing columns
+    (what to do). ``lower=True`` matches names in any letter case (the external inputs: TRACE, FISD, rates)."""
     schema = _schema(frame)
+    if lower:
+        schema = {k.lower(): v for k, v in schema.items()}
     if columns is not None:
         unknown = [c for c in columns if c not in table.names]
         if unknown:
             raise ValueError(f"{unknown} are not columns of the {table.name} contract")  # a programming error
         table = Table(table.name, tuple(c for c in table.columns if c.name in columns))
-    missing = [c.name for c in table.columns if c.name not in schema]
+    rename = dict(rename or {})
+    table = Table(table.name, tuple(replace(c, name=rename.get(c.name, c.name)) for c in table.columns))
+    missing = [c.name for c in table.columns if c.required and c.name not in schema]
     if missing:
-        raise InputError(f"is not a {table.name} table: missing columns {missing} (expected {list(table.names)})",
-                         file=where)
+        raise InputError(f"is not a {table.name} table: missing columns {missing} (it has {list(schema)})"
+                         + (f"; {hint}" if hint else ""), file=where)
     wrong = [f"{c.name} is {schema[c.name]}, expected {c.dtype}" for c in table.columns
-             if schema[c.name] not in (c.dtype, "Null") and (c.dtype, schema[c.name]) != ("Date", "Datetime")]
+             if c.name in schema and not c.accepts(schema[c.name])]
     if wrong:
         raise InputError(f"is not a {table.name} table: {'; '.join(wrong)}", file=where)
     if not extra and len(schema) > len(table.columns):
@@ -133,9 +263,18 @@ def check_table(frame: Any, table: Table, *, where: str, extra: bool = True,
         raise InputError(f"has columns outside the {table.name} contract: {others}", file=where)
 
 
-_PANDAS = {"object": "String", "string": "String", "str": "String", "float64": "Float64", "Float64": "Float64",
-           "int64": "Int64", "Int64": "Int64", "datetime64[ns]": "Date", "datetime64[us]": "Date",
-           "datetime64[ms]": "Date", "datetime64[s]": "Date"}
+def _pandas_type(dtype: Any) -> str:
+    """The polars name of a pandas column type: by kind and width (``int32`` -> ``Int32``, nullable ``Int64`` ->
+    ``Int64``); text (``object``, ``string``, ``str``) -> ``String``; any ``datetime64`` -> ``Date``."""
+    kind = getattr(dtype, "kind", "O")
+    if kind in "iuf":
+        width = dtype.itemsize * 8
+        return f"{dict(i='Int', u='UInt', f='Float')[kind]}{width}"
+    if kind == "M":
+        return "Date"
+    if kind == "b":
+        return "Boolean"
+    return "String" if kind in "OSU" or str(dtype) in ("string", "str") else str(dtype)
 
 
 def _schema(frame: Any) -> dict[str, str]:
@@ -148,5 +287,5 @@ def _schema(frame: Any) -> dict[str, str]:
     import pandas as pd
 
     if isinstance(frame, pd.DataFrame):
-        return {str(k): _PANDAS.get(str(v), str(v)) for k, v in frame.dtypes.items()}
+        return {str(k): _pandas_type(v) for k, v in frame.dtypes.items()}
     raise InputError(f"expected a polars or pandas DataFrame, got {type(frame).__name__}", column="frame")

@@ -109,9 +109,19 @@ def test_daily_prices_lazy_pandas_and_typed_input_agree():
     assert daily_prices(t.to_pandas()).equals(ref)
 
 
+def test_daily_prices_without_message_numbers():
+    """The tidyfinance preset keeps no msg_seq_nb: trades of the same second are then ordered by price, then
+    volume, so the last 10:00:00 trade of AAA is the one at 101 (not 99, as by message number); the other
+    prices do not depend on the order."""
+    out = daily_prices(trades().drop("msg_seq_nb"))
+    ref = daily_prices(trades())
+    assert out["prc_last"].to_list() == [101.0, 102.0, 90.0]
+    assert out.drop("prc_last").equals(ref.drop("prc_last"))
+
+
 def test_daily_prices_rejects_bad_input():
-    with pytest.raises(InputError, match="msg_seq_nb"):
-        daily_prices(trades().drop("msg_seq_nb"))
+    with pytest.raises(InputError, match="rptd_pr"):
+        daily_prices(trades().drop("rptd_pr"))
     with pytest.raises(InputError, match="rptd_pr"):
         daily_prices(trades().with_columns(rptd_pr=pl.Series([100.0, -1.0, 99.0, 102.0, 90.0])))
     with pytest.raises(InputError, match="entrd_vol_qt"):

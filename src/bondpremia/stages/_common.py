@@ -68,6 +68,23 @@ def read_panel(path: Path) -> pd.DataFrame:
         return pd.read_parquet(path) if path.suffix in (".parquet", ".pq") else pd.read_csv(path)
 
 
+def dates(column: pd.Series, where: str, name: str) -> pd.Series:
+    """A panel's date column as datetimes (dates, timestamps or ISO text); a value that is not a date is an
+    InputError naming the file, the column and the first such row (0-based)."""
+    import pandas as pd
+
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return column
+    parsed = pd.to_datetime(column, errors="coerce", format="ISO8601") if column.dtype == object or \
+        pd.api.types.is_string_dtype(column) else pd.Series(pd.NaT, index=column.index)
+    bad = parsed.isna() & column.notna()
+    if bad.any():
+        row = int(bad.to_numpy().argmax())
+        raise InputError(f"{column.iloc[row]!r} is not a date (expected YYYY-MM-DD)", file=where, column=name,
+                         row=row)
+    return parsed
+
+
 def is_path(value: Any) -> bool:
     return isinstance(value, str | Path)
 

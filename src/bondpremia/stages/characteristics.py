@@ -76,12 +76,21 @@ def run_characteristics_build(panel: str | Path | pd.DataFrame, out: str | Path,
     ``macro`` is a folder laid out like ``../shared/data/market`` (:func:`~bondpremia.characteristics.
     read_macro_folder`) or a frame of monthly macro series; ``fisd`` a FISD reference of a TRACE monthly panel
     (adds coupon, offering date and modified duration). A KPP characteristic that cannot be built warns with
-    :class:`~bondpremia.errors.MissingInputWarning` (an error with ``config.strict``)."""
+    :class:`~bondpremia.errors.MissingInputWarning` (an error with ``config.strict``).
+
+    The ``monthly.parquet`` of a ``trace monthly`` run is checked against its contract
+    :data:`bondpremia.schema.MONTHLY` first; a panel of another layout (ICE, WRDS) is read by column roles
+    (:data:`bondpremia.characteristics.ROLES`)."""
     from bondpremia.characteristics import build_characteristics, read_macro_folder
-    from bondpremia.rundir import check_out
+    from bondpremia.rundir import check_out, written_by
+    from bondpremia.schema import MONTHLY, check_table
 
     config = config or CharacteristicsConfig()
     check_out(out, force)
+    if isinstance(panel, str | Path) and Path(panel).suffix == ".parquet" and written_by(panel) == "trace monthly":
+        import polars as pl
+
+        check_table(pl.scan_parquet(panel), MONTHLY, where=str(panel))  # the seam with trace monthly
     frame = read_panel(Path(panel)) if isinstance(panel, str | Path) else panel
     if fisd is not None:
         import polars as pl

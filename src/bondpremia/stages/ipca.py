@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bondpremia.errors import InputError
-from bondpremia.stages._common import Note, files, names, quiet, read_panel
+from bondpremia.stages._common import Note, dates, files, names, quiet, read_panel
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -115,16 +115,21 @@ def run_ipca_fit(panel: str | Path | pd.DataFrame, out: str | Path, config: IPCA
     ``_SUCCESS.json``). With ``config.oos_start`` the recursive out-of-sample R² join ``fit.json``; with
     ``config.bootstrap`` the Gamma_alpha test. ``extra`` adds entries to ``fit.json``; ``progress`` shows progress
     bars of the out-of-sample fits and the bootstrap."""
-    import pandas as pd
-
     from bondpremia.models import IPCA
     from bondpremia.rundir import check_out
+    from bondpremia.schema import CHARACTERISTICS, check_table
     from bondpremia.validate import month
 
     check_out(out, force)
     frame = read_panel(Path(panel)) if isinstance(panel, str | Path) else panel.copy()
+    where = str(panel) if isinstance(panel, str | Path) else "panel"
     if config.date in frame.columns:
-        frame[config.date] = pd.to_datetime(frame[config.date])
+        frame[config.date] = dates(frame[config.date], where, config.date)
+    hint = "--entity, --date and --ret name the key and return columns"
+    if config.ret not in frame.columns and "exret_next" in frame.columns:
+        hint = "the return of t+1 of `characteristics build` is exret_next: pass --ret exret_next"
+    check_table(frame, CHARACTERISTICS, where=where, hint=hint,
+                rename={"id": config.entity, "date": config.date, "exret_next": config.ret})
     chars = _instruments(frame, config, note)
     model = IPCA(n_factors=config.factors, intercept=config.intercept, constant=config.constant,
                  singular_months="drop" if config.drop_singular_months else "keep")

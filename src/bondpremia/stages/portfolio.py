@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bondpremia.errors import InputError
-from bondpremia.stages._common import as_option, files, read_panel
+from bondpremia.stages._common import as_option, dates, files, read_panel
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -60,18 +60,21 @@ def run_portfolio_sort(panel: str | Path | pd.DataFrame, out: str | Path, config
     (``sort_summary_<char>.csv`` and ``sort_returns_<char>.csv`` per characteristic, ``_SUCCESS.json``).
     Returns characteristic -> :class:`~bondpremia.portfolio.SortResult` (its ``summary(lags=config.lags)`` is the
     summary file). ``progress(done, total)`` after each characteristic."""
-    import pandas as pd
-
     from bondpremia.portfolio.sorts import univariate_sort, write_sort
     from bondpremia.rundir import atomic_run, check_out
+    from bondpremia.schema import BOND_RETURNS, check_table
 
     check_out(out, force)
     file = str(panel) if isinstance(panel, str | Path) else None
     frame = read_panel(Path(panel)) if isinstance(panel, str | Path) else panel.copy()
-    for col in (config.entity, config.date, config.ret, *config.chars):
+    if config.date in frame.columns:
+        frame[config.date] = dates(frame[config.date], file or "panel", config.date)
+    check_table(frame, BOND_RETURNS, where=file or "panel",
+                rename={"id": config.entity, "date": config.date, "ret": config.ret},
+                hint="--entity, --date and --ret name the key and return columns")
+    for col in (*config.chars, *([config.weight] if config.weight else [])):
         if col not in frame.columns:
             raise InputError(f"column not found; the panel has {list(frame.columns)}", file=file, column=col)
-    frame[config.date] = pd.to_datetime(frame[config.date])
     results = {}
     for i, name in enumerate(config.chars):
         results[name] = as_option(univariate_sort, frame, name, config.n, ret=config.ret, entity=config.entity,

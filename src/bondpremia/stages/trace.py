@@ -218,6 +218,14 @@ def simulated_rates(folder: Path) -> Path | None:
     return found.pop() if len(found) == 1 else None
 
 
+def _lower(frame: Any) -> list[str]:
+    return [str(c).lower() for c in frame.columns]
+
+
+def _where(value: Any, name: str) -> str:
+    return str(value) if isinstance(value, str | Path) else name
+
+
 def run_trace_monthly(trades: str | Path, fisd: str | Path | pl.DataFrame, out: str | Path,
                       config: TraceMonthlyConfig | None = None, *, rates: str | Path | pl.DataFrame | None = None,
                       amount_outstanding: str | Path | pl.DataFrame | None = None, note: Note = quiet,
@@ -232,6 +240,7 @@ def run_trace_monthly(trades: str | Path, fisd: str | Path | pl.DataFrame, out: 
     import polars as pl
 
     from bondpremia.rundir import check_out, require_run
+    from bondpremia.schema import FISD_TERMS, RATES, TRADES, check_table
     from bondpremia.trace.daily import daily_prices
     from bondpremia.trace.ingest import read_table
     from bondpremia.trace.monthly import amount_outstanding_history, monthly_returns
@@ -256,8 +265,14 @@ def run_trace_monthly(trades: str | Path, fisd: str | Path | pl.DataFrame, out: 
         rates_source = "simulated market (simulate trace)"
     require_run(folder, "trace clean")  # a partial or foreign trades.parquet is refused
     trades_file = folder / "trades.parquet"
+    # the inputs against their contracts (bondpremia.schema), each error naming its file, before any work
+    check_table(pl.scan_parquet(trades_file), TRADES, where=str(trades_file))
     fisd_frame = read_table(fisd) if isinstance(fisd, str | Path) else fisd
+    key = {} if "complete_cusip" in _lower(fisd_frame) else {"complete_cusip": "cusip_id"}
+    check_table(fisd_frame, FISD_TERMS, where=_where(fisd, "fisd"), rename=key, lower=True)
     rates_frame = read_table(rates_in) if isinstance(rates_in, str | Path) else rates_in
+    if rates_frame is not None:
+        check_table(rates_frame, RATES, where=_where(rates_in, "rates"), lower=True)
     history = amount_outstanding
     if isinstance(amount_outstanding, str | Path):
         try:

@@ -27,10 +27,12 @@ from typing import Any
 import polars as pl
 
 from bondpremia.errors import InputError
-from bondpremia.schema import DAILY
+from bondpremia.schema import DAILY, TRADES
 
-#: Columns :func:`daily_prices` reads.
-TRADE_COLUMNS = ("cusip_id", "trd_exctn_dt", "trd_exctn_tm", "msg_seq_nb", "rptd_pr", "entrd_vol_qt")
+#: Columns :func:`daily_prices` reads: the trade columns of the contract :data:`bondpremia.schema.TRADES` (its
+#: lineage columns ``_file, _row`` are not read); ``msg_seq_nb`` only orders trades of the same second when present
+#: (the ``tidyfinance`` preset does not keep it).
+TRADE_COLUMNS = tuple(c for c in TRADES.names if not c.startswith("_"))
 #: Columns of the bond-day table, in order (the contract :data:`bondpremia.schema.DAILY`).
 DAILY_COLUMNS = DAILY.names
 
@@ -68,9 +70,10 @@ def daily_prices(trades: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     Parameters
     ----------
     trades:
-        Clean TRACE trades (polars DataFrame or LazyFrame, or pandas) with at least :data:`TRADE_COLUMNS`
-        (``trd_exctn_dt`` a date or ISO string; ``trd_exctn_tm`` a time or ``HH:MM:SS`` string; missing times
-        sort first). Other columns are ignored.
+        Clean TRACE trades (polars DataFrame or LazyFrame, or pandas) with :data:`TRADE_COLUMNS`, ``msg_seq_nb``
+        optional (``trd_exctn_dt`` a date or ISO string; ``trd_exctn_tm`` a time or ``HH:MM:SS`` string; missing
+        times sort first; without ``msg_seq_nb`` trades of the same second are ordered by price, then volume).
+        Other columns are ignored.
 
     Returns
     -------
@@ -88,10 +91,11 @@ def daily_prices(trades: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     lf = _as_lazy(trades, "trades")
     schema = lf.collect_schema()
     lower = {c.lower(): c for c in schema.names()}
-    missing = [c for c in TRADE_COLUMNS if c not in lower]
+    missing = [c for c in TRADE_COLUMNS if c not in lower and c in TRADES.required]
     if missing:
         raise InputError(f"trade column(s) missing: {missing}", column=missing[0])
-    lf = lf.select([pl.col(lower[c]).alias(c) for c in TRADE_COLUMNS])
+    lf = lf.select([pl.col(lower[c]).alias(c) if c in lower else pl.lit(None, pl.Int64).alias(c)
+                    for c in TRADE_COLUMNS])
     p = pl.col("rptd_pr").cast(pl.Float64)
     q = pl.col("entrd_vol_qt").cast(pl.Float64)
     lf = lf.with_columns(

@@ -44,7 +44,7 @@ from bondpremia.fixed_income import accrued_interest, check_bonds, coupons_paid
 from bondpremia.fixed_income.calendar import bond_market_days
 from bondpremia.fixed_income.dates import month_index
 from bondpremia.fixed_income.daycount import parse_daycount
-from bondpremia.schema import MONTHLY
+from bondpremia.schema import FISD_TERMS, MONTHLY, RATES
 from bondpremia.trace.daily import _as_lazy, _date_expr
 
 METHODS = ("end", "start", "both")
@@ -56,11 +56,11 @@ WINDOW_DAYS = 5
 #: ``monthly.parquet``), then ``reason``.
 MONTHLY_COLUMNS = (*MONTHLY.names, "reason")
 
-#: FISD columns :func:`monthly_returns` needs (``complete_cusip`` may be called ``cusip_id``).
-FISD_REQUIRED = ("maturity", "coupon", "interest_frequency", "day_count_basis", "dated_date")
-#: FISD columns used when present (``issue_id`` only to resolve an amount-outstanding history keyed by it).
-FISD_OPTIONAL = ("first_interest_date", "amount_outstanding", "offering_amt", "rating_num", "coupon_type",
-                 "issue_id")
+#: FISD columns :func:`monthly_returns` needs and those it reads when present (``issue_id`` only to resolve an
+#: amount-outstanding history keyed by it): the contract :data:`bondpremia.schema.FISD_TERMS`, whose key
+#: ``complete_cusip`` may be called ``cusip_id``.
+FISD_REQUIRED = FISD_TERMS.required[1:]
+FISD_OPTIONAL = FISD_TERMS.optional
 #: Columns of an amount-outstanding history besides the bond identifier (``complete_cusip``, ``cusip_id`` or
 #: ``issue_id``); ``action_type`` and ``action_amount`` are optional and only validated.
 AMOUNT_REQUIRED = ("effective_date", "amount_outstanding")
@@ -203,7 +203,7 @@ def _bond_frame(fisd: Any) -> pl.DataFrame:
 def _rates_frame(rates: Any) -> pl.DataFrame:
     """``_mi, rf`` from a frame with a date column (any day of the month) and ``rf`` (decimal)."""
     r = _lower_columns(_as_lazy(rates, "rates").collect(), "rates", None)
-    missing = [c for c in ("date", "rf") if c not in r.columns]
+    missing = [c for c in RATES.required if c not in r.columns]
     if missing:
         raise InputError(f"rates column(s) missing: {missing}", column=missing[0])
     r = r.select(_month_index(_date_expr("date", r.schema["date"])), pl.col("rf").cast(pl.Float64))

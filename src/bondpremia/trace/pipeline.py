@@ -36,6 +36,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from bondpremia.errors import InputError
+from bondpremia.schema import FISD_SCREENS, check_table
 from bondpremia.trace.clean import (
     PARSE_REASON,
     PRESETS,
@@ -257,6 +258,8 @@ def run_clean(inputs: Any, fisd: Any, out: Any, *, preset: str = "bbw2019", step
     for name in names:
         if STEPS[name].needs_fisd and frame is None:
             raise InputError(f"step {name!r} needs the FISD file (--fisd)", column="fisd")
+    if frame is not None and "fisd_screens" in names:  # before the ingest: a bad reference fails in a second
+        check_table(frame, FISD_SCREENS, where=str(fisd) if isinstance(fisd, str | Path) else "fisd")
     ing = ingest_trace(inputs, work / "ingest", rows_per_partition=rows_per_partition, memory_limit=memory_limit,
                        threads=max(workers, 1))
     if frame is not None and fisd_path is not None:

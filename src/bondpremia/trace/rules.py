@@ -22,41 +22,12 @@ from typing import Any
 import polars as pl
 
 from bondpremia.errors import InputError
+from bondpremia.schema import TRACE
 from bondpremia.trace.screens import eligible_cusips
 
-#: Column types of the Enhanced TRACE messages after parsing (WRDS names, lower case).
-REQUIRED: dict[str, Any] = {
-    "cusip_id": pl.String,
-    "trd_exctn_dt": pl.Date,
-    "trd_exctn_tm": pl.Time,
-    "trd_rpt_dt": pl.Date,
-    "msg_seq_nb": pl.Int64,
-    "trc_st": pl.String,
-    "rptd_pr": pl.Float64,
-    "entrd_vol_qt": pl.Float64,
-    "rpt_side_cd": pl.String,
-    "cntra_mp_id": pl.String,
-}
-OPTIONAL: dict[str, Any] = {
-    "bond_sym_id": pl.String,
-    "trd_rpt_tm": pl.Time,
-    "orig_msg_seq_nb": pl.Int64,
-    "asof_cd": pl.String,
-    "wis_fl": pl.String,
-    "lckd_in_ind": pl.String,
-    "sale_cndtn_cd": pl.String,
-    "days_to_sttl_ct": pl.Int64,
-    "yld_pt": pl.Float64,
-    "buy_cpcty_cd": pl.String,
-    "sell_cpcty_cd": pl.String,
-    "buy_cmsn_rt": pl.Float64,
-    "sell_cmsn_rt": pl.Float64,
-    "cmsn_trd": pl.String,
-    "stlmnt_dt": pl.Date,
-    "spcl_trd_fl": pl.String,
-    "sale_cndtn2_cd": pl.String,
-    "sub_prdct": pl.String,
-}
+#: Column types of the Enhanced TRACE messages after parsing (the contract :data:`bondpremia.schema.TRACE`).
+REQUIRED: dict[str, Any] = {c.name: getattr(pl, c.dtype) for c in TRACE.columns if c.required}
+OPTIONAL: dict[str, Any] = {c.name: getattr(pl, c.dtype) for c in TRACE.columns if not c.required}
 SCHEMA: dict[str, Any] = {**REQUIRED, **OPTIONAL}
 
 #: First report date of the post-2012 Enhanced TRACE format (Dick-Nielsen 2014).

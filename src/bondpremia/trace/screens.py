@@ -10,15 +10,15 @@ from typing import Any
 import polars as pl
 
 from bondpremia.errors import InputError
+from bondpremia.schema import FISD_SCREENS
 
 #: FISD ``bond_type`` codes of corporate bonds: debentures, medium-term notes, zero MTNs, zeros, bank notes.
 CORPORATE_BOND_TYPES = ("CDEB", "CMTN", "CMTZ", "CZ", "USBN")
 #: Usable FISD ``interest_frequency`` codes (0 = zero coupon).
 USABLE_FREQUENCIES = (0, 1, 2, 4, 12)
 
-FISD_COLUMNS = ("complete_cusip", "maturity", "coupon", "coupon_type", "interest_frequency", "day_count_basis",
-                "dated_date", "bond_type", "convertible", "asset_backed", "rule_144a", "private_placement",
-                "foreign_currency", "country_domicile")
+#: FISD columns the screens read (the contract :data:`bondpremia.schema.FISD_SCREENS`).
+FISD_COLUMNS = FISD_SCREENS.names
 
 
 def _yes(c: str) -> pl.Expr:
