@@ -24,10 +24,39 @@ from typing import Any
 
 from bondpremia.errors import InputError
 
-__all__ = ["MANIFEST", "Run", "atomic_file", "atomic_run", "check_out", "file_fingerprint", "is_run",
+__all__ = ["MANIFEST", "OUTPUTS", "Run", "atomic_file", "atomic_run", "check_out", "file_fingerprint", "is_run",
            "read_manifest", "require_run", "written_by"]
 
 MANIFEST = "_SUCCESS.json"
+
+#: The files a run folder of each command may hold besides the manifest (glob patterns relative to the folder): the
+#: one list of output names. :func:`atomic_run` refuses to complete a run that wrote a file outside its command's
+#: list (a writer's programming error, raised before the folder is moved into place), the report reads these names
+#: (``tests/report`` checks that every file it looks for is listed here), and the manifest's ``files`` records what
+#: a run wrote. Files a caller adds on purpose are declared on the run (``Run.extra``).
+OUTPUTS: dict[str, tuple[str, ...]] = {
+    "trace clean": ("trades.parquet", "audit.csv", "rejects.parquet", "_wrds/*"),
+    "trace monthly": ("daily.parquet", "monthly.parquet"),
+    "characteristics build": ("characteristics.parquet", "coverage.csv"),
+    "ipca fit": ("fit.json", "gamma.csv", "factors.csv"),
+    "ipca oos": ("oos.json", "oos_factors.csv"),
+    "ipca bootstrap": ("bootstrap.csv", "draws.csv"),
+    "portfolio sort": ("sort_summary_*.csv", "sort_returns_*.csv"),
+    "treasury forecast": ("r2oos.csv", "r2oos_factors.csv", "forecasts.parquet", "importance.csv", "dm.csv",
+                          "figures/cumulative_sse.png", "figures/importance.png"),
+    "clark-west test": ("clark_west.csv",),
+    "diebold-mariano test": ("diebold_mariano.csv",),
+    "strategy backtest": ("returns.csv", "stats.json", "*.png"),
+    "strategy taylor": ("returns.csv", "stats.json", "strategy.png", "taylor_rule.png"),
+    "rolling regression": ("rolling.csv",),
+    "fama-macbeth": ("fama_macbeth.csv", "slopes.csv"),
+    "kalman filter": ("kalman_filter.csv",),
+    "ar signal": ("ar_signal_params.csv", "ar_signal.csv"),
+    "simulate trace": ("trace.parquet", "fisd.parquet", "fisd_amt_out.parquet", "truth_trades.parquet",
+                       "truth_monthly.parquet", "rates.parquet"),
+    "simulate treasury": ("yields.parquet", "macro.parquet", "groups.csv", "expected.parquet", "population_r2.csv"),
+    "demo": ("demo.json", "report.html", "trace/sim/*"),  # and the run folder of each stage inside it
+}
 _FULL_HASH_BYTES = 256 * 2**20  # files up to this size are hashed whole; larger ones by their first and last MiB
 _PART = 2**20
 
@@ -65,11 +94,13 @@ def _files(inputs: Sequence[str | Path | None]) -> list[Path]:
 
 @dataclass
 class Run:
-    """The staging folder to write into, and the manifest entries a command adds (``rows``: table -> row count)."""
+    """The staging folder to write into, the manifest entries a command adds (``rows``: table -> row count) and the
+    files it adds beyond its command's :data:`OUTPUTS` (``extra``: paths relative to the folder)."""
 
     path: Path
     manifest: dict[str, Any]
     rows: dict[str, int] = field(default_factory=dict)
+    extra: set[str] = field(default_factory=set)
 
 
 def is_run(folder: str | Path) -> bool:
@@ -109,6 +140,20 @@ def require_run(folder: str | Path, command: str | None = None) -> dict[str, Any
         raise InputError(f"written by `bondpremia {data['command']}`, expected the output of `bondpremia {command}`",
                          file=str(folder))
     return data
+
+
+def _check_files(command: str, files: Sequence[str], extra: set[str], stage: Path) -> None:
+    """Every file of a run is one its command declares (:data:`OUTPUTS`) or one the caller added (``extra``);
+    files inside a nested run folder (one with its own manifest, as the demo's stages) belong to that run."""
+    from fnmatch import fnmatchcase
+
+    if command not in OUTPUTS:
+        raise RuntimeError(f"command {command!r} has no entry in bondpremia.rundir.OUTPUTS")
+    nested = {p.parent.relative_to(stage).as_posix() + "/" for p in stage.rglob(MANIFEST) if p.parent != stage}
+    stray = [f for f in files if f not in extra and not f.startswith(tuple(nested))
+             and not any(fnmatchcase(f, pattern) for pattern in OUTPUTS[command])]
+    if stray:
+        raise RuntimeError(f"`{command}` wrote {stray}, not declared in bondpremia.rundir.OUTPUTS[{command!r}]")
 
 
 def check_out(out: str | Path, force: bool = False) -> None:
@@ -184,7 +229,8 @@ def atomic_run(out: str | Path, command: str, *, inputs: Sequence[str | Path | N
         yield run
         manifest["rows"] = dict(run.rows)
         manifest["seconds"] = round(time.time() - started, 3)
-        manifest["files"] = sorted(str(p.relative_to(stage)) for p in stage.rglob("*") if p.is_file())
+        manifest["files"] = sorted(p.relative_to(stage).as_posix() for p in stage.rglob("*") if p.is_file())
+        _check_files(command, manifest["files"], run.extra, stage)
         (stage / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
         _check_out(out, force)  # again: another process may have written it meanwhile
         old = None

@@ -59,6 +59,7 @@ def simulated(tmp_path: Path, command: str = "simulate trace") -> tuple[Path, Pa
     trace.parquet (and fisd.parquet) as inputs, as `trace clean sim/trace.parquet --fisd sim/fisd.parquet` does."""
     sim = tmp_path / "sim"
     with atomic_run(sim, command) as staged:
+        staged.extra.update({"trace.parquet", "fisd.parquet", "rates.parquet"})  # declared for any command
         trades().write_parquet(staged.path / "trace.parquet")  # stands for the raw messages
         fisd().write_parquet(staged.path / "fisd.parquet")
         rates().write_parquet(staged.path / "rates.parquet")

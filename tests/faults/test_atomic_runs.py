@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 
 from bondpremia.errors import InputError
-from bondpremia.rundir import MANIFEST, atomic_run, file_fingerprint, is_run, require_run
+from bondpremia.rundir import MANIFEST, OUTPUTS, atomic_run, file_fingerprint, is_run, require_run
 from bondpremia.simulate.trace import write_simulated_trace
 
 
@@ -24,6 +24,35 @@ def sim(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("sim")
     write_simulated_trace(folder, n_bonds=30, n_months=6, seed=2)
     return folder
+
+
+@pytest.fixture(autouse=True)
+def _test_command(monkeypatch):
+    """The runs of these tests are of a command "test cmd" that may write any file."""
+    monkeypatch.setitem(OUTPUTS, "test cmd", ("*",))
+
+
+def test_a_file_outside_the_commands_outputs_stops_the_run(tmp_path):
+    """A writer that adds a file its command does not declare (rundir.OUTPUTS) fails before the folder is moved
+    into place; a file declared on the run (extra) and the files of a nested run folder are accepted."""
+    out = tmp_path / "m"
+    with pytest.raises(RuntimeError, match=r"`trace monthly` wrote \['notes.txt'\], not declared"):
+        with atomic_run(out, "trace monthly") as r:
+            (r.path / "monthly.parquet").write_text("x")
+            (r.path / "notes.txt").write_text("x")
+    assert not out.exists() and _leftovers(tmp_path) == []
+    with atomic_run(out, "trace monthly") as r:
+        (r.path / "monthly.parquet").write_text("x")
+        (r.path / "notes.txt").write_text("x")
+        r.extra.add("notes.txt")
+    assert require_run(out)["files"] == ["monthly.parquet", "notes.txt"]
+    with atomic_run(tmp_path / "d", "demo") as r:
+        with atomic_run(r.path / "sorts", "portfolio sort") as inner:
+            (inner.path / "sort_summary_x.csv").write_text("x")
+        (r.path / "demo.json").write_text("{}")
+    assert require_run(tmp_path / "d")["files"] == ["demo.json", f"sorts/{MANIFEST}", "sorts/sort_summary_x.csv"]
+    with pytest.raises(RuntimeError, match="'no such command' has no entry"), atomic_run(tmp_path / "n", "no such command"):
+        pass
 
 
 def _leftovers(parent: Path) -> list[str]:

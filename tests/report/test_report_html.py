@@ -360,3 +360,25 @@ def test_report_never_reads_an_unfinished_run(tmp_path, run_builder):
     (staging / "sort_summary_half.csv").write_text("statistic,1.0\nmean,0.5\n")
     after = render_report(run)
     assert "half" not in after and after.count("<figure>") == before.count("<figure>")
+
+
+def test_every_file_the_report_reads_is_declared_by_a_writer():
+    """The report's file names and the writers' declarations (rundir.OUTPUTS) are one list: each name the report
+    reads is an output of some command, as a writer declares it (hand-listed pairs)."""
+    from fnmatch import fnmatchcase
+
+    from bondpremia.report.html import READS
+    from bondpremia.rundir import OUTPUTS
+
+    writer = {"audit.csv": "trace clean", "monthly.parquet": "trace monthly", "coverage.csv": "characteristics build",
+              "fit.json": "ipca fit", "factors.csv": "ipca fit", "sort_summary_*.csv": "portfolio sort",
+              "r2oos.csv": "treasury forecast", "forecasts.parquet": "treasury forecast",
+              "importance.csv": "treasury forecast", "returns.csv": "strategy taylor", "stats.json": "strategy taylor",
+              "population_r2.csv": "simulate treasury"}
+    assert set(READS) == set(writer)
+    for name, command in writer.items():
+        assert name in OUTPUTS[command] or any(fnmatchcase(name, p) for p in OUTPUTS[command]), (name, command)
+    from bondpremia.report.html import _find
+
+    with pytest.raises(ValueError, match="is not in READS"):
+        _find(Path("."), "monthly.csv")

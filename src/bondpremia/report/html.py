@@ -61,6 +61,9 @@ KNOWN_FILES: tuple[str, ...] = (
     "audit.csv", "monthly.parquet", "coverage.csv", "fit.json", "factors.csv", SORT_SUMMARY_PATTERN, "r2oos.csv",
     "forecasts.parquet", "importance.csv", "returns.csv", "stats.json",
 )
+#: Every file the report reads: names its writers declare in :data:`bondpremia.rundir.OUTPUTS` (checked in
+#: ``tests/report/test_report_html.py``), so a renamed output cannot leave a section silently empty.
+READS: tuple[str, ...] = (*KNOWN_FILES, "population_r2.csv")
 
 _CSS = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; max-width: 1100px; margin: 2em auto;
@@ -116,6 +119,8 @@ def _unfinished(path: Path, run_dir: Path) -> bool:
 def _find(run_dir: Path, name: str) -> list[Path]:
     """Files under ``run_dir`` (recursively) whose name matches ``name`` (an exact name or a glob pattern); files
     of unfinished runs (staging folders) are never read."""
+    if name not in READS:
+        raise ValueError(f"{name!r} is not in READS")  # a programming error: every read name is declared
     return sorted(p for p in run_dir.rglob(name) if p.is_file() and not _unfinished(p, run_dir))
 
 

@@ -135,5 +135,6 @@ def run_treasury_forecast(data: TreasuryData, out: str | Path, config: ForecastC
             forecast_figures(staged.path / "figures", pd.concat([r.forecasts for r in runs], ignore_index=True),
                              tables.importance)
         if extra_tables:
+            staged.extra.update(extra_tables)
             staged.rows.update(write_tables(staged.path, extra_tables))
     return tables
