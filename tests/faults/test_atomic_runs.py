@@ -51,8 +51,9 @@ def test_a_file_outside_the_commands_outputs_stops_the_run(tmp_path):
             (inner.path / "sort_summary_x.csv").write_text("x")
         (r.path / "demo.json").write_text("{}")
     assert require_run(tmp_path / "d")["files"] == ["demo.json", f"sorts/{MANIFEST}", "sorts/sort_summary_x.csv"]
-    with pytest.raises(RuntimeError, match="'no such command' has no entry"), atomic_run(tmp_path / "n", "no such command"):
-        pass
+    with pytest.raises(RuntimeError, match="'no such command' has no entry"):
+        with atomic_run(tmp_path / "n", "no such command"):
+            pass
 
 
 def _leftovers(parent: Path) -> list[str]:
