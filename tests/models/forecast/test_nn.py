@@ -9,6 +9,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from scipy import sparse as scipy_sparse  # noqa: E402
+from sklearn.exceptions import NotFittedError  # noqa: E402
+
 from bondpremia.errors import ConvergenceError, InputError  # noqa: E402
 from bondpremia.models.forecast.nn import SeedEnsembleNet, kernels, layout, training  # noqa: E402
 
@@ -486,6 +489,8 @@ def test_bad_input():
         (dict(n_fwd=2), X[:, :, None], y, "X"),
         (dict(n_fwd=2), X, y[:30], "y"),
         (dict(n_fwd=2), X, np.where(np.arange(40) == 5, np.inf, y), "y"),
+        (dict(n_fwd=2), X, np.zeros((40, 0)), "y"),
+        (dict(n_fwd=2), X, None, "y"),
         (dict(n_fwd=0), X, y, "n_fwd"),
         (dict(n_fwd=6), X, y, "n_fwd"),
         (dict(n_fwd=2, groups=[0, 1]), X, y, "groups"),
@@ -495,12 +500,38 @@ def test_bad_input():
         (dict(n_fwd=2, fwd_hidden=(0,)), X, y, "fwd_hidden"),
         (dict(n_fwd=2, dropout_grid=(1.0,)), X, y, "dropout_grid"),
         (dict(n_fwd=2, val_fraction=0.0), X, y, "val_fraction"),
-        (dict(n_fwd=2), X[:15], y[:15], "X"),
+        (dict(n_fwd=2), X[:2], y[:2], "val_fraction"),  # int(0.85 * 2) = 1 training row
     ]
     for params, Xc, yc, column in cases:
         with pytest.raises(InputError) as err:
             SeedEnsembleNet(**params).fit(Xc, yc)
         assert err.value.column == column, (params, err.value)
+    # scikit-learn's messages, with the row (and column) of the first value that is not finite
+    with pytest.raises(InputError, match=r"^'X', row 3: Input X contains NaN\. The first is in column 1\.") as err:
+        SeedEnsembleNet(n_fwd=2).fit(Xnan, y)
+    assert err.value.row == 3
+    with pytest.raises(InputError, match=r"^'y', row 5: Input y contains infinity"):
+        SeedEnsembleNet(n_fwd=2).fit(X, np.where(np.arange(40) == 5, np.inf, y))
+    with pytest.raises(InputError, match="n_samples = 2 training rows are too few"):
+        SeedEnsembleNet(n_fwd=2).fit(X[:2], y[:2])
+    # values that are not numbers and sparse input are TypeErrors, as in scikit-learn
+    Xobj = X.astype(object)
+    Xobj[0, 0] = {"a": 1}
+    with pytest.raises(TypeError):
+        SeedEnsembleNet(n_fwd=2).fit(Xobj, y)
+    with pytest.raises(TypeError, match="[Ss]parse"):
+        SeedEnsembleNet(n_fwd=2).fit(scipy_sparse.csr_matrix(X), y)
+    with pytest.raises(NotFittedError):
+        SeedEnsembleNet(n_fwd=2).predict(X)
     model = SeedEnsembleNet(n_fwd=2, **{**FAST, "max_epochs": 2}).fit(X, y)
-    with pytest.raises(InputError, match="fitted on 5"):
+    with pytest.raises(InputError, match="X has 4 features, but SeedEnsembleNet is expecting 5"):
         model.predict(X[:, :4])
+    with pytest.raises(InputError, match=r"^'X', row 3: Input X contains NaN"):
+        model.input_gradients(Xnan)
+    # a refused refit leaves the fitted model as it was
+    pred = model.predict(X)
+    model.set_params(retune=False, warm_start=True)
+    with pytest.raises(InputError, match="refit with retune=True"):
+        model.fit(X[:, :4], y)
+    assert model.n_features_in_ == 5
+    np.testing.assert_array_equal(model.predict(X), pred)

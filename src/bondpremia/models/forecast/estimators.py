@@ -22,7 +22,7 @@ from sklearn.cross_decomposition import PLSRegression
 from sklearn.ensemble import ExtraTreesRegressor, GradientBoostingRegressor, RandomForestRegressor
 from sklearn.linear_model import enet_path
 from sklearn.tree import DecisionTreeRegressor
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from bondpremia.errors import InputError
 from bondpremia.model_names import MODEL_HELP
@@ -47,10 +47,13 @@ __all__ = [
 FloatArray = np.ndarray
 
 
-def validation_split(n: int, val_fraction: float = 0.15) -> int:
+def validation_split(n: int, val_fraction: float = 0.15, *, keras: bool = False) -> int:
     """Number of training rows before the validation block: ``round((1 - val_fraction) n)`` as in BBT's code
-    (``N_train = round(0.85 n)``); the validation block is the rest, in time order."""
-    n_train = int(np.round(n * (1.0 - val_fraction)))
+    (``N_train = round(0.85 n)``), or with ``keras=True`` ``int((1 - val_fraction) n)`` as Keras'
+    ``validation_split`` (BBT's networks); the validation block is the rest, in time order. Fewer than two
+    training rows or no validation row is an :class:`InputError` that names ``n_samples``."""
+    share = n * (1.0 - val_fraction)
+    n_train = int(share) if keras else int(np.round(share))
     if n_train < 2 or n - n_train < 1:
         raise InputError(f"n_samples = {n} training rows are too few to hold out a validation block",
                          column="val_fraction")
@@ -76,12 +79,40 @@ def _ols(X: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
     return beta[0], beta[1:]
 
 
+def _passes(X: Any) -> bool:
+    try:
+        check_array(X, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _refusal(err: ValueError, X: Any, y: Any = None, fit: bool = False) -> InputError:
+    """scikit-learn's refusal ``err`` of the input as an :class:`InputError` with scikit-learn's message that says
+    where: the argument (``y`` when, in ``fit``, ``X`` alone passes scikit-learn's checks) and, for a value that is
+    not finite, the row of the first one (and its column, for a 2-D array)."""
+    name, data = ("y", y) if fit and _passes(X) else ("X", X)
+    head, sep, tail = str(err).partition("\n")
+    row = None
+    if head.startswith(f"Input {name} contains"):
+        try:
+            bad = np.argwhere(~np.isfinite(np.asarray(data, dtype=np.float64)))
+        except (TypeError, ValueError):
+            bad = np.empty((0, 0), dtype=int)
+        if len(bad) and bad.shape[1] in (1, 2):
+            row = int(bad[0, 0])
+            if bad.shape[1] == 2:
+                head += f" The first is in column {int(bad[0, 1])}."
+    return InputError(head + sep + tail, column=name, row=row)
+
+
 class _Base(RegressorMixin, BaseEstimator):
     """The scikit-learn estimator contract of the forecast models: ``fit`` validates ``X`` and ``y`` with
     scikit-learn's ``validate_data`` (finite, numeric, dense, 2-D ``X``; sets ``n_features_in_``), ``predict``
     refuses an unfitted model (``NotFittedError``) and an ``X`` with another number of columns. The models are
     multi-output: ``y`` is ``(n,)`` or ``(n, m)``. Errors are :class:`InputError` (a ``ValueError``) with
-    scikit-learn's message (a ``TypeError`` for values that are not numbers, as in scikit-learn).
+    scikit-learn's message, naming ``X`` or ``y`` and the row of the first value that is not finite (a
+    ``TypeError`` for values that are not numbers and for sparse input, as in scikit-learn).
     ``tests/models/forecast/test_estimators.py`` runs ``check_estimator`` on every model."""
 
     def __sklearn_tags__(self) -> Any:
@@ -94,17 +125,18 @@ class _Base(RegressorMixin, BaseEstimator):
         try:
             return np.asarray(validate_data(self, X, reset=False, dtype=np.float64))
         except ValueError as err:
-            raise InputError(str(err), column="X") from None
+            raise _refusal(err, X) from None
 
     def _check_xy(self, X: Any, y: Any) -> tuple[FloatArray, FloatArray]:
         try:
-            X, Y = validate_data(self, X, y, dtype=np.float64, multi_output=True, y_numeric=True)
+            X_, Y = validate_data(self, X, y, dtype=np.float64, multi_output=True, y_numeric=True)
         except ValueError as err:
-            raise InputError(str(err), column="X") from None
-        return np.asarray(X), _2d(Y)
+            raise _refusal(err, X, y, fit=True) from None
+        return np.asarray(X_), _2d(Y)
 
     def _out(self, pred: FloatArray) -> FloatArray:
-        return pred[:, 0] if getattr(self, "_1d", False) else pred
+        """``pred`` with its last axis (the targets) dropped when ``y`` was 1-D."""
+        return pred[..., 0] if getattr(self, "_1d", False) else pred
 
     def _remember_shape(self, y: Any) -> None:
         self._1d = np.asarray(y).ndim == 1

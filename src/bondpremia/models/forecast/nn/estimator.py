@@ -30,10 +30,9 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils.validation import check_is_fitted
 
 from bondpremia.errors import ConvergenceError, InputError
+from bondpremia.models.forecast.estimators import _Base, validation_split
 from bondpremia.models.forecast.nn.kernels import _forward, _Views
 from bondpremia.models.forecast.nn.layout import _Arch, _build_arch, _init_stats, _init_theta
 from bondpremia.models.forecast.nn.training import _Config, _Data, _Result, _torch_mode, _train
@@ -41,9 +40,10 @@ from bondpremia.models.forecast.nn.training import _Config, _Data, _Result, _tor
 __all__ = ["SeedEnsembleNet"]
 
 FloatArray = np.ndarray
+_INPUT_ATTRS = ("n_features_in_", "feature_names_in_")  # set by scikit-learn's validate_data
 
 
-class SeedEnsembleNet(RegressorMixin, BaseEstimator):
+class SeedEnsembleNet(_Base):
     """Seed ensemble of feed-forward networks, all seeds and hyper-parameters trained as one batched model.
 
     The networks, training recipe and ensemble of Bianchi, Buechner and Tamoni (2021, RFS 34(2), Section 2.3 and
@@ -100,7 +100,7 @@ class SeedEnsembleNet(RegressorMixin, BaseEstimator):
         monitors the plain validation MSE.
     val_fraction:
         Validation block: the last ``n - int((1 - val_fraction) n)`` rows in time order (Keras'
-        ``validation_split``; BBT: 15%).
+        ``validation_split``; BBT: 15%). A fit needs at least two training rows and one validation row.
     output_init:
         Initializer of the output kernel: ``"he_normal"`` (authors' code) or ``"glorot_uniform"`` (Keras' default).
     bias_init:
@@ -159,6 +159,12 @@ class SeedEnsembleNet(RegressorMixin, BaseEstimator):
     intra-op threads (restored afterwards). BBT's headline design, one hidden layer of 3 nodes on 10 forwards and 7
     targets, 100 seeds keeping 10, takes about 2.5 s per re-tuning fit (600 networks) and 0.2-1.5 s per
     warm-started refit on 400 rows of a 2-core CPU.
+
+    The estimator follows scikit-learn's contract as the other forecast models do (their base class; scikit-learn's
+    ``check_estimator`` in ``tests/models/forecast/test_estimators.py``): ``X`` and ``y`` are checked by
+    scikit-learn's ``validate_data``, and a refused input is an :class:`InputError` with scikit-learn's message that
+    names ``X`` or ``y`` and the row (and column) of the first value that is not finite; values that are not numbers
+    and sparse input are a ``TypeError``. A refused fit leaves a fitted model as it was.
     """
 
     _arch_: _Arch
@@ -303,36 +309,10 @@ class SeedEnsembleNet(RegressorMixin, BaseEstimator):
         if self.bias_init not in ("zeros", "he_normal"):
             raise InputError(f"must be 'zeros' or 'he_normal', got {self.bias_init!r}", column="bias_init")
 
-    def _check_X(self, X: Any, n_features: int | None = None) -> FloatArray:
-        try:
-            arr = np.asarray(X, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise InputError("X must be numeric", column="X") from None
-        if arr.ndim != 2:
-            raise InputError(f"X must be 2-D (rows x features), got shape {arr.shape}", column="X")
-        bad = ~np.isfinite(arr)
-        if bad.any():
-            row, col = np.argwhere(bad)[0]
-            raise InputError(f"X holds a missing or infinite value in column {int(col)}", column="X", row=int(row))
-        if n_features is not None and arr.shape[1] != n_features:
-            raise InputError(f"X has {arr.shape[1]} columns, the model was fitted on {n_features}", column="X")
-        return arr
-
     def _prepare(self, X: Any, y: Any) -> tuple[FloatArray, FloatArray, _Arch]:
         self._check_params()
-        Xa = self._check_X(X)
-        n, n_feat = Xa.shape
-        try:
-            Y = np.asarray(y, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise InputError("y must be numeric", column="y") from None
-        if Y.ndim not in (1, 2) or len(Y) != n:
-            raise InputError(f"y must be (n,) or (n, m) with n = {n} rows like X, got shape {Y.shape}", column="y")
-        if not np.isfinite(Y).all():
-            raise InputError("y holds a missing or infinite value", column="y",
-                             row=int(np.argwhere(~np.isfinite(Y))[0][0]))
-        if n < 20:
-            raise InputError(f"{n} rows are too few to train and validate a network (at least 20)", column="X")
+        Xa, Y = self._check_xy(X, y)
+        n_feat = Xa.shape[1]
         n_fwd = self.n_fwd
         if isinstance(n_fwd, bool) or not isinstance(n_fwd, int | np.integer) or not 1 <= n_fwd <= n_feat:
             raise InputError(f"must be an integer between 1 and the {n_feat} columns of X, got {n_fwd!r}",
@@ -355,12 +335,9 @@ class SeedEnsembleNet(RegressorMixin, BaseEstimator):
         elif macro_hidden and n_macro == 0:
             raise InputError("macro_hidden is given but X has no macro columns (n_fwd = all columns)",
                              column="macro_hidden")
-        Y2 = Y[:, None] if Y.ndim == 1 else Y
-        if Y2.shape[1] == 0:
-            raise InputError("y has no columns", column="y")
-        arch = _build_arch(int(n_fwd), n_macro, Y2.shape[1], fwd_hidden, macro_hidden, codes,
+        arch = _build_arch(int(n_fwd), n_macro, Y.shape[1], fwd_hidden, macro_hidden, codes,
                            self._layers(self.group_hidden, "group_hidden"), bool(self.batch_norm))
-        return Xa, Y2, arch
+        return Xa, Y, arch
 
     # -- fitting ------------------------------------------------------------------------------------------------
 
@@ -394,18 +371,22 @@ class SeedEnsembleNet(RegressorMixin, BaseEstimator):
         the lowest validation loss and (``retrain_best``) trains it again from its initial weights; with
         ``retune=False`` only each seed's chosen network is trained, warm-started if ``warm_start``.
         """
-        Xa, Y, arch = self._prepare(X, y)
+        before = {k: v for k, v in self.__dict__.items() if k in _INPUT_ATTRS}
+        try:
+            Xa, Y, arch = self._prepare(X, y)
+            n = len(Xa)
+            n_train = validation_split(n, float(self.val_fraction), keras=True)
+            warm = (not self.retune) and hasattr(self, "_theta_")
+            if warm and (self._arch_.key != arch.key or len(self._theta_) != self.n_seeds
+                         or self.y_scale_ != float(self.y_scale)):
+                raise InputError("the architecture, the number of columns, n_seeds or y_scale changed since the "
+                                 "last fit; refit with retune=True", column="retune")
+        except Exception:  # a refused fit leaves the model as it was (validate_data has reset n_features_in_)
+            for k in _INPUT_ATTRS:
+                self.__dict__.pop(k, None)
+            self.__dict__.update(before)
+            raise
         Y = Y * float(self.y_scale)
-        n = len(Xa)
-        n_train = int(n * (1.0 - float(self.val_fraction)))
-        if n_train < 2 or n - n_train < 1:
-            raise InputError(f"{n} rows leave no room for a validation block of {self.val_fraction:.0%}",
-                             column="val_fraction")
-        warm = (not self.retune) and hasattr(self, "_theta_")
-        if warm and (self._arch_.key != arch.key or len(self._theta_) != self.n_seeds
-                     or self.y_scale_ != float(self.y_scale)):
-            raise InputError("the architecture, the number of columns, n_seeds or y_scale changed since the last "
-                             "fit; refit with retune=True", column="retune")
         lo, hi = Xa.min(axis=0), Xa.max(axis=0)
         rng_ = hi - lo
         self.x_mid_ = 0.5 * (hi + lo)
@@ -471,9 +452,8 @@ class SeedEnsembleNet(RegressorMixin, BaseEstimator):
         self.n_epochs_ = res.n_epochs
         self.best_epoch_ = res.best_epoch
         self.n_train_, self.n_val_ = n_train, n - n_train
-        self.n_features_in_ = Xa.shape[1]
         self.y_scale_ = float(self.y_scale)
-        self._y1d = np.asarray(y).ndim == 1
+        self._remember_shape(y)
         return self
 
     def _fresh(self, arch: _Arch, seq: np.random.SeedSequence, n_s: int) -> torch.Tensor:
@@ -505,6 +485,9 @@ class SeedEnsembleNet(RegressorMixin, BaseEstimator):
 
     # -- prediction ---------------------------------------------------------------------------------------------
 
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "_theta_")
+
     def _members(self, Xs: torch.Tensor, which: np.ndarray) -> torch.Tensor:
         """Evaluation-mode outputs (k, n, m) of the seeds ``which`` for scaled inputs Xs (n, F)."""
         sel = torch.as_tensor(which, dtype=torch.int64)
@@ -513,12 +496,11 @@ class SeedEnsembleNet(RegressorMixin, BaseEstimator):
     def predict_members(self, X: Any, kept_only: bool = True) -> FloatArray:
         """Forecasts of the individual seeds (evaluation mode): (n_keep, n, m), or (n_seeds, n, m) with
         ``kept_only=False`` in seed order; the last axis is dropped when ``y`` was 1-D."""
-        check_is_fitted(self, "_theta_")
-        Xs = self._scale(self._check_X(X, self.n_features_in_))
+        Xs = self._scale(self._check(X))
         which = self.kept_ if kept_only else np.arange(len(self._theta_))
         with _torch_mode():
             out = self._members(Xs, which).double().numpy() / self.y_scale_
-        return out[..., 0] if self._y1d else out
+        return self._out(out)
 
     def predict(self, X: Any) -> FloatArray:
         """Ensemble forecast: the mean of the ``n_keep`` kept seeds, (n, m) or (n,) when ``y`` was 1-D."""
@@ -531,8 +513,7 @@ class SeedEnsembleNet(RegressorMixin, BaseEstimator):
         sample means of the predictors for BBT's variable-importance measure. Constant training columns have a
         zero gradient.
         """
-        check_is_fitted(self, "_theta_")
-        Xa = self._check_X(X, self.n_features_in_)
+        Xa = self._check(X)
         n_out = self._arch_.n_out
         with _torch_mode(grad=True):
             Xs = self._scale(Xa).requires_grad_(True)
