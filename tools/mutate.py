@@ -29,6 +29,14 @@ ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / ".mutate"
 MUTMUT = Path(sys.executable).parent / "mutmut"
 
+_MONTHLY_TESTS = [  # trace/monthly.py and trace/amounts.py (which monthly.py imports): the same tests
+    "tests/trace/test_daily_monthly.py",
+    "--deselect",  # hypothesis: a mutant it catches is shrunk for 30 s and more (timeouts); the fixed row orders
+    "tests/trace/test_daily_monthly.py::test_monthly_returns_do_not_depend_on_row_order",  # of the file below
+    "tests/trace/test_amount_outstanding.py",
+    "tests/trace/test_monthly_mutation.py",
+]
+
 # module (under src/bondpremia) -> the test files that exercise it (pytest arguments: "--deselect", "<file>::<test>"
 # leaves one test out). Slow simulation, demo, network and command-line tests are left out where a faster file
 # covers the module.
@@ -51,13 +59,8 @@ MODULES: dict[str, list[str]] = {
         "--deselect",  # three simulated markets through the package (10 s); the hand-built messages cover each step
         "tests/trace/test_tidyfinance_oracle.py::test_differential_on_simulated_markets",
     ],
-    "trace/monthly.py": [
-        "tests/trace/test_daily_monthly.py",
-        "--deselect",  # hypothesis: a mutant it catches is shrunk for 30 s and more (timeouts); the fixed row orders
-        "tests/trace/test_daily_monthly.py::test_monthly_returns_do_not_depend_on_row_order",  # of the file below
-        "tests/trace/test_amount_outstanding.py",
-        "tests/trace/test_monthly_mutation.py",
-    ],
+    "trace/monthly.py": _MONTHLY_TESTS,
+    "trace/amounts.py": _MONTHLY_TESTS,  # the amount-outstanding history, split out of trace/monthly.py
     "models/ipca.py": [
         "tests/models/test_ipca.py",
         "tests/models/test_ipca_oracle.py",
@@ -102,7 +105,7 @@ MODULES: dict[str, list[str]] = {
 # 0.3 s more per mutant). The other modules use mutmut's default, a fork of the process that collected the
 # statistics (faster).
 FORKSERVER_WARMUP = {"trace/clean.py": "collect", "trace/rules.py": "collect", "trace/tidyfinance.py": "collect",
-                     "trace/monthly.py": "collect"}
+                     "trace/monthly.py": "collect", "trace/amounts.py": "collect"}
 
 # pytest options of every test run (the entries of MODULES only choose the tests):
 # - pytest's unraisableexception plugin runs a full gc.collect() twice when each mutant's session ends, 0.19 of the
