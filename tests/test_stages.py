@@ -211,6 +211,30 @@ def test_the_trace_runners_check_their_inputs_against_the_contracts(sim, cleaned
     assert info.value.file == str(broken / "trades.parquet") and not (tmp_path / "m").exists()
 
 
+def test_trace_monthly_names_the_file_and_row_of_a_bad_fisd_date_or_rate(sim, cleaned, tmp_path):
+    """A FISD date that is not YYYY-MM-DD (it used to end in polars' InvalidOperationError) and a rate in percent:
+    one InputError naming the file, column and row of the input as given (a row without a CUSIP before it
+    counts)."""
+    folder, _ = sim
+    clean_out, _ = cleaned
+    fisd = pl.read_parquet(folder / "fisd.parquet").with_columns(pl.col("maturity").cast(pl.String))
+    blank = fisd.head(1).with_columns(pl.lit(None, pl.String).alias("complete_cusip"))  # left out, but a row
+    bad = pl.concat([blank, fisd]).with_columns(
+        pl.when(pl.int_range(pl.len()) == 4).then(pl.lit("2030/01/15")).otherwise(pl.col("maturity"))
+        .alias("maturity"))
+    bad.write_parquet(tmp_path / "fisd.parquet")
+    with pytest.raises(InputError) as info:
+        run_trace_monthly(clean_out, tmp_path / "fisd.parquet", tmp_path / "m", rates=folder / "rates.parquet")
+    assert (info.value.file, info.value.column, info.value.row) == (str(tmp_path / "fisd.parquet"), "maturity", 4)
+    assert info.value.reason == "FISD reference: '2030/01/15' is not a date (expected YYYY-MM-DD)"
+    rates = pl.read_parquet(folder / "rates.parquet")
+    rates.with_columns(pl.col("rf") * 100).write_parquet(tmp_path / "pct.parquet")
+    with pytest.raises(InputError, match="not a monthly return in decimals") as info:
+        run_trace_monthly(clean_out, folder / "fisd.parquet", tmp_path / "m", rates=tmp_path / "pct.parquet")
+    assert (info.value.file, info.value.column, info.value.row) == (str(tmp_path / "pct.parquet"), "rf", 0)
+    assert not (tmp_path / "m").exists()
+
+
 def test_characteristics_runner_checks_a_trace_monthly_panel(sim, cleaned, tmp_path):
     """monthly.parquet of a trace monthly run is checked against the MONTHLY contract: a retyped column is named
     with the file; the intact panel builds."""

@@ -122,6 +122,18 @@ def test_daily_prices_without_message_numbers():
 def test_daily_prices_rejects_bad_input():
     with pytest.raises(InputError, match="rptd_pr"):
         daily_prices(trades().drop("rptd_pr"))
+    bad_day = trades().with_columns(pl.Series("trd_exctn_dt", ["2023-03-01"] * 3 + ["2023/03/02", "2023-03-01"]))
+    with pytest.raises(InputError) as info:  # polars' InvalidOperationError before
+        daily_prices(bad_day)
+    assert (info.value.column, info.value.row) == ("trd_exctn_dt", 3)
+    assert info.value.reason == "trades: '2023/03/02' is not a date (expected YYYY-MM-DD)"
+    daily = daily_prices(trades()).with_columns(pl.col("trd_exctn_dt").cast(pl.String))
+    daily = daily.with_columns(pl.when(pl.int_range(pl.len()) == 2).then(pl.lit("1 March")).otherwise(
+        pl.col("trd_exctn_dt")).alias("trd_exctn_dt"))
+    with pytest.raises(InputError) as info:
+        monthly_returns(daily, fisd(bond("AAA111111", "2030-01-15", 5.0)))
+    assert (info.value.column, info.value.row, info.value.reason) == (
+        "trd_exctn_dt", 2, "daily: '1 March' is not a date (expected YYYY-MM-DD)")
     with pytest.raises(InputError, match="rptd_pr"):
         daily_prices(trades().with_columns(rptd_pr=pl.Series([100.0, -1.0, 99.0, 102.0, 90.0])))
     with pytest.raises(InputError, match="entrd_vol_qt"):

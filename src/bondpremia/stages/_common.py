@@ -58,6 +58,18 @@ def reading(path: Path | None) -> Iterator[None]:
         raise InputError(f"cannot read: {first}", file=str(path)) from None
 
 
+@contextmanager
+def attributed(value: Any) -> Iterator[None]:
+    """An InputError raised inside that names no file gains the file ``value`` (when ``value`` is a path): the
+    error of a check of one input names that input."""
+    try:
+        yield
+    except InputError as err:
+        if err.file is not None or not is_path(value):
+            raise
+        raise InputError(err.reason, file=str(value), column=err.column, row=err.row) from None
+
+
 def read_panel(path: Path) -> pd.DataFrame:
     """Read a parquet or CSV panel; errors name the file."""
     import pandas as pd

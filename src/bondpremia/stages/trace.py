@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bondpremia.errors import InputError
-from bondpremia.stages._common import Note, as_option, files, names, quiet
+from bondpremia.stages._common import Note, as_option, attributed, files, names, quiet
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -243,7 +243,7 @@ def run_trace_monthly(trades: str | Path, fisd: str | Path | pl.DataFrame, out: 
     from bondpremia.schema import FISD_TERMS, RATES, TRADES, check_table
     from bondpremia.trace.daily import daily_prices
     from bondpremia.trace.ingest import read_table
-    from bondpremia.trace.monthly import amount_outstanding_history, monthly_returns
+    from bondpremia.trace.monthly import _bond_frame, _rates_frame, amount_outstanding_history, monthly_returns
 
     config = config or TraceMonthlyConfig()
     show = status or (lambda _: nullcontext())
@@ -273,6 +273,12 @@ def run_trace_monthly(trades: str | Path, fisd: str | Path | pl.DataFrame, out: 
     rates_frame = read_table(rates_in) if isinstance(rates_in, str | Path) else rates_in
     if rates_frame is not None:
         check_table(rates_frame, RATES, where=_where(rates_in, "rates"), lower=True)
+    # their values as monthly_returns reads them (keys, dates, rf in decimals), each error naming its file
+    with attributed(fisd):
+        _bond_frame(fisd_frame)
+    with attributed(rates_in):
+        if rates_frame is not None:
+            _rates_frame(rates_frame)
     history = amount_outstanding
     if isinstance(amount_outstanding, str | Path):
         try:

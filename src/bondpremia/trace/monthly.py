@@ -46,7 +46,7 @@ from bondpremia.fixed_income.dates import month_index
 from bondpremia.fixed_income.daycount import parse_daycount
 from bondpremia.schema import FISD_TERMS, MONTHLY, RATES
 from bondpremia.trace.amounts import _amount_asof, _history_frame, _lower_columns
-from bondpremia.trace.daily import _as_lazy, _date_expr
+from bondpremia.trace.daily import _as_lazy, _date_expr, check_text_dates, parse_dates
 
 METHODS = ("end", "start", "both")
 #: Business days at each end of the month from which the month-start and month-end prices are taken.
@@ -109,6 +109,7 @@ def _daily_frame(daily: Any, price: str) -> pl.DataFrame:
     missing = [c for c in ("cusip_id", "trd_exctn_dt", price) if c not in lower]
     if missing:
         raise InputError(f"daily column(s) missing: {missing}", column=missing[0])
+    check_text_dates(lf, lower["trd_exctn_dt"], schema[lower["trd_exctn_dt"]], "daily")
     opt = {c: pl.col(lower[c]) if c in lower else pl.lit(None) for c in ("n_trades", "vol_par")}
     d = lf.select(
         pl.col(lower["cusip_id"]).cast(pl.String).alias("cusip_id"),
@@ -161,14 +162,16 @@ def _bond_frame(fisd: Any) -> pl.DataFrame:
     if missing:
         raise InputError(f"FISD column(s) missing: {missing}", column=missing[0])
     # a row without a CUSIP cannot describe any traded bond (FISD has a few): it is left out, not an error
-    f = f.filter(pl.col(key).is_not_null() & (pl.col(key).cast(pl.String).str.strip_chars() != ""))
+    f = f.with_row_index("_fisd_row").filter(
+        pl.col(key).is_not_null() & (pl.col(key).cast(pl.String).str.strip_chars() != ""))
     dup = f[key].is_duplicated()
     if dup.any():
         i = int(dup.arg_true()[0])
-        raise InputError(f"cusip {f[key][i]} appears more than once in the FISD reference", column=key, row=i)
+        raise InputError(f"cusip {f[key][i]} appears more than once in the FISD reference", column=key,
+                         row=int(f["_fisd_row"][i]))
     for c in ("maturity", "dated_date", "first_interest_date"):
         if c in f.columns:
-            f = f.with_columns(_date_expr(c, f.schema[c]).alias(c))
+            f = f.with_columns(parse_dates(f, c, "FISD reference", f["_fisd_row"]).alias(c))
     dc_names = f["day_count_basis"].cast(pl.String).unique().to_list()
     dc_map = pl.DataFrame({"day_count_basis": dc_names, "_dc": [_daycount_code(n) for n in dc_names]},
                           schema={"day_count_basis": pl.String, "_dc": pl.Int8})
@@ -204,7 +207,8 @@ def _rates_frame(rates: Any) -> pl.DataFrame:
     missing = [c for c in RATES.required if c not in r.columns]
     if missing:
         raise InputError(f"rates column(s) missing: {missing}", column=missing[0])
-    r = r.select(_month_index(_date_expr("date", r.schema["date"])), pl.col("rf").cast(pl.Float64))
+    r = r.with_columns(parse_dates(r, "date", "rates").alias("date"))
+    r = r.select(_month_index(pl.col("date")), pl.col("rf").cast(pl.Float64))
     dup = r["_mi"].is_duplicated()
     if dup.any():
         i = int(dup.arg_true()[0])
@@ -650,7 +654,7 @@ def bond_terms(monthly: pl.DataFrame, fisd: Any) -> pl.DataFrame:
     if "offering_date" in raw.columns:
         key = "complete_cusip" if "complete_cusip" in raw.columns else "cusip_id"
         offered = raw.select(pl.col(key).cast(pl.String).alias("cusip_id"),
-                             _date_expr("offering_date", raw.schema["offering_date"]).alias("_offered"))
+                             parse_dates(raw, "offering_date", "FISD reference").alias("_offered"))
         out = out.join(offered, on="cusip_id", how="left").with_columns(
             pl.coalesce("_offered", "offering_date").alias("offering_date")).drop("_offered")
     return out
