@@ -57,7 +57,13 @@ class BondPremiaWarning(UserWarning):
 
 class ConvergenceWarning(BondPremiaWarning):
     """An iterative fit stopped at its iteration budget before meeting its tolerance; the result returned is the
-    last iterate (EM imputation of FRED-MD, the Kalman filter's maximum likelihood)."""
+    last iterate (EM imputation of FRED-MD, the Kalman filter's maximum likelihood, Nelson-Siegel-Svensson dates
+    whose polish stopped at ``max_iter``)."""
+
+
+class FallbackWarning(BondPremiaWarning):
+    """A method's first choice could not be used and its documented alternative was (the result records which):
+    the Diebold-Mariano test's Bartlett long-run variance when the rectangular one is not positive."""
 
 
 class MissingInputWarning(BondPremiaWarning):

@@ -44,6 +44,7 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
     "portfolio sort": ("sort_summary_*.csv", "sort_returns_*.csv"),
     "treasury forecast": ("r2oos.csv", "r2oos_factors.csv", "forecasts.parquet", "importance.csv", "dm.csv",
                           "figures/cumulative_sse.png", "figures/importance.png"),
+    "treasury replicate": ("replication.csv", "forecasts.parquet", "settings.json", "figures/replication.png"),
     "clark-west test": ("clark_west.csv",),
     "diebold-mariano test": ("diebold_mariano.csv",),
     "strategy backtest": ("returns.csv", "stats.json", "*.png"),

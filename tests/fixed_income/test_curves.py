@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import csv
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bondpremia.errors import InputError
+from bondpremia.errors import ConvergenceWarning, InputError
 from bondpremia.fixed_income.bootstrap import par_to_zero
 from bondpremia.fixed_income.curves import excess_returns, forward_rates, log_prices
 from bondpremia.fixed_income.nss import NSS_PARAMS, fit_nss, nss_yields
@@ -287,6 +288,20 @@ def test_fit_nss_rows_without_enough_data_and_arrays():
             / fit_nss(y[:1], NSS_M, min_tau_ratio=2.0)[["tau1", "tau2"]].min(axis=1) >= 2.0 - 1e-12).all()
     with pytest.raises(InputError):
         fit_nss(y, NSS_M[:-1])
+
+
+def test_fit_nss_warns_when_dates_stop_at_max_iter():
+    """Two iterations of the polish cannot settle the sum of squares of a noisy curve: the dates that stop there warn
+    once, counted, and are flagged; the exact curves of the truth converge without a warning."""
+    y = _svensson(NSS_TRUTH, NSS_M) + np.random.default_rng(0).normal(scale=5e-4, size=(len(NSS_TRUTH), len(NSS_M)))
+    with pytest.warns(ConvergenceWarning) as record:
+        fit = fit_nss(y, NSS_M, max_iter=2)
+    stopped = int((~fit["converged"]).sum())
+    assert stopped > 0 and len(record) == 1
+    assert str(record[0].message).startswith(f"NSS: {stopped} of {len(NSS_TRUTH)} fitted dates stopped at max_iter=2")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        assert fit_nss(_svensson(NSS_TRUTH, NSS_M), NSS_M)["converged"].all()
 
 
 @pytest.fixture(scope="module")

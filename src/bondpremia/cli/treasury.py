@@ -110,9 +110,14 @@ def replicate_cmd(
     oos_start: Annotated[str, typer.Option(help="First month of realized returns forecast, YYYY-MM.")] = "1990-01",
     seed: Annotated[int, typer.Option(help="Random seed of every fit.")] = 0,
     cache: Annotated[Path | None, typer.Option(help="Cache folder: an interrupted run resumes.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace --out even if it is not a bondpremia run.")
+                     ] = False,
 ) -> None:
     """Write OUT/replication.csv, forecasts.parquet, settings.json and figures/replication.png."""
     from bondpremia.models.forecast.replication import paper_rows, replicate
+    from bondpremia.rundir import check_out
+
+    check_out(out, force)  # before the hours of fitting, not after
 
     console = Console(stderr=True)
     timings = {"both": ("bbt", "purged"), "bbt": ("bbt",), "purged": ("purged",)}.get(timing.strip().lower())
@@ -136,7 +141,7 @@ def replicate_cmd(
                            gamma=gamma, cache_dir=cache, progress=step)
     from bondpremia.report.figures import replication_bars
 
-    cli_input(result.save, out, draw=replication_bars)
+    cli_input(result.save, out, draw=replication_bars, force=force)
     wide = result.summary("EW")
     view = Table(title=f"BBT (2021) Table {table}: R²oos (%) and CER gain (% per year, gamma {gamma:g}), EW")
     view.add_column("model", no_wrap=True)

@@ -8,7 +8,7 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats
 
-from bondpremia.errors import InputError
+from bondpremia.errors import FallbackWarning, InputError
 from bondpremia.models.forecast.evaluation import (
     CWResult,
     DMResult,
@@ -276,7 +276,8 @@ def test_diebold_mariano_bartlett_fallback():
     fit = sm.OLS(d, np.ones(n)).fit(cov_type="HAC", cov_kwds={"maxlags": h - 1, "use_correction": False})
     assert float(fit.bse[0]) ** 2 * n == pytest.approx(bartlett, rel=1e-10)
 
-    res = diebold_mariano(y, fa, fb, horizon=h, alternative="greater")
+    with pytest.warns(FallbackWarning, match="the Bartlett \\(Newey-West\\) one is used"):
+        res = diebold_mariano(y, fa, fb, horizon=h, alternative="greater")
     assert res.lrv_method == "bartlett_fallback"
     assert res.lrv == pytest.approx(bartlett, rel=1e-10)
     stat = hand_hln(list(d), h, bartlett)

@@ -7,13 +7,15 @@ come from statsmodels / scipy.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
 from scipy import stats
 
-from bondpremia.errors import InputError
+from bondpremia.errors import FallbackWarning, InputError
 from bondpremia.models.forecast.evaluation import (
     certainty_equivalent_gain,
     clark_west,
@@ -160,14 +162,17 @@ def test_diebold_mariano_default_horizon_is_twelve():
 
 def test_diebold_mariano_three_rows_horizon_one():
     # d = e_a^2 - e_b^2 = [1 - 0, 0 - 4, 4 - 1] = [1, -4, 3], mean 0
-    res = diebold_mariano([0.0, 0.0, 0.0], [1.0, 0.0, 2.0], [0.0, 2.0, 1.0], horizon=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FallbackWarning)  # the rectangular variance is used: no warning
+        res = diebold_mariano([0.0, 0.0, 0.0], [1.0, 0.0, 2.0], [0.0, 2.0, 1.0], horizon=1)
     assert res.n == 3 and res.mean_loss_diff == 0.0 and res.stat == 0.0 and res.pvalue == 1.0
     assert res.lrv == pytest.approx((1 + 16 + 9) / 3, rel=1e-14)
 
 
 def test_diebold_mariano_rectangular_lrv_exactly_zero_falls_back_to_bartlett():
     # d = [0, 1, -1]: gamma_0 = 2/3, gamma_1 = -1/3, rectangular 2/3 - 2/3 = 0; Bartlett 2/3 - 1/3 = 1/3
-    res = diebold_mariano([0.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], horizon=2)
+    with pytest.warns(FallbackWarning, match="rectangular long-run variance with 1 lags is not positive"):
+        res = diebold_mariano([0.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], horizon=2)
     assert res.lrv_method == "bartlett_fallback"
     assert res.lrv == pytest.approx(1.0 / 3.0, rel=1e-14)
 

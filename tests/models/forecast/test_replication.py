@@ -4,6 +4,8 @@ from its own forecasts, the published rows, atomic output folders and the CLI.""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -115,19 +117,25 @@ def test_replicate_bad_input():
 
 def test_save_is_whole_and_never_clobbers_other_folders(replication, tmp_path, monkeypatch):
     from bondpremia.report.figures import replication_bars
+    from bondpremia.rundir import MANIFEST, require_run
 
     out = replication.save(tmp_path / "rep", draw=replication_bars)
-    assert {p.name for p in out.iterdir()} == {"replication.csv", "forecasts.parquet", "settings.json", "figures"}
+    assert {p.name for p in out.iterdir()} == {"replication.csv", "forecasts.parquet", "settings.json", "figures",
+                                               MANIFEST}
+    manifest = require_run(out, "treasury replicate")
+    assert manifest["options"] == json.loads((out / "settings.json").read_text())
+    assert manifest["rows"] == {"replication.csv": len(replication.table),
+                                "forecasts.parquet": len(replication.forecasts)}
     assert (out / "figures" / "replication.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     back = pd.read_csv(out / "replication.csv", dtype={"maturity": str, "source": str}, keep_default_na=False,
                        na_values={"paper": [""], "diff": [""]})
     pd.testing.assert_frame_equal(back, replication.table, check_dtype=False)
     replication.save(out)  # an earlier replication is replaced; without a drawing function, no figure
-    assert {p.name for p in out.iterdir()} == {"replication.csv", "forecasts.parquet", "settings.json"}
+    assert {p.name for p in out.iterdir()} == {"replication.csv", "forecasts.parquet", "settings.json", MANIFEST}
     other = tmp_path / "notes"
     other.mkdir()
     (other / "mine.txt").write_text("keep")
-    with pytest.raises(InputError, match="not an earlier replication"):
+    with pytest.raises(InputError, match="not a bondpremia run folder"):
         replication.save(other)
     assert (other / "mine.txt").read_text() == "keep"
 
@@ -157,6 +165,12 @@ def test_cli_replicate(run, tmp_path):
     assert not (tmp_path / "x").exists()
     code, _, err = run("treasury", "replicate", "--yields", str(path), "--table", "2", "--out", str(tmp_path / "y"))
     assert code == 2 and "--macro" in err
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep")
+    code, _, err = run("treasury", "replicate", "--yields", str(path), "--out", str(mine))  # refused before fitting
+    assert code == 2 and "not a bondpremia run folder" in err and len(err.strip().splitlines()) == 1
+    assert (mine / "notes.txt").read_text() == "keep"
 
 
 

@@ -48,6 +48,7 @@ consistent covariance matrix. *Econometrica* 55(3), 703-708.
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -56,7 +57,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from bondpremia.errors import InputError
+from bondpremia.errors import FallbackWarning, InputError
 from bondpremia.results import ScalarResult
 
 __all__ = [
@@ -444,7 +445,8 @@ def diebold_mariano(
     For h > 1 the rectangular estimate :math:`\\hat\\Omega` is not guaranteed to be positive. When it is ≤ 0 the
     function falls back to the Newey and West (1987) Bartlett-kernel estimate with h − 1 lags,
     :math:`\\hat\\gamma_0 + 2\\sum_{k=1}^{h-1}(1 - k/h)\\hat\\gamma_k \\ge 0`, and sets
-    ``lrv_method="bartlett_fallback"`` in the result (the HLN factor and the t reference distribution are kept).
+    ``lrv_method="bartlett_fallback"`` in the result (the HLN factor and the t reference distribution are kept)
+    with a :class:`~bondpremia.errors.FallbackWarning`.
 
     Parameters
     ----------
@@ -485,6 +487,9 @@ def diebold_mariano(
     if not lrv > 0.0:
         lrv = _bartlett_lrv(d, h - 1)
         method = "bartlett_fallback"
+        warnings.warn(f"Diebold-Mariano: the rectangular long-run variance with {h - 1} lags is not positive; "
+                      "the Bartlett (Newey-West) one is used (lrv_method='bartlett_fallback')", FallbackWarning,
+                      stacklevel=2)
     if not lrv > 0.0:
         raise InputError(
             "the loss differential has zero variance; the two forecasts are equally accurate on every row",

@@ -27,9 +27,6 @@ row is the certainty-equivalent return gain of :func:`~bondpremia.models.forecas
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,35 +141,24 @@ class Replication:
         return (f"Replication(table={self.settings.get('table')}, models={n_models}, "
                 f"timings={self.settings.get('timings')})")
 
-    def save(self, out: str | Path, draw: Callable[[pd.DataFrame], Figure] | None = None) -> Path:
-        """Write ``replication.csv``, ``forecasts.parquet``, ``settings.json`` and, with ``draw`` (a function of the
-        table that returns a matplotlib Figure, such as :func:`bondpremia.report.figures.replication_bars`),
-        ``figures/replication.png``.
+    def save(self, out: str | Path, draw: Callable[[pd.DataFrame], Figure] | None = None, *,
+             force: bool = False) -> Path:
+        """Write the run folder of ``bondpremia treasury replicate``: ``replication.csv``, ``forecasts.parquet``,
+        ``settings.json`` and, with ``draw`` (a function of the table that returns a matplotlib Figure, such as
+        :func:`bondpremia.report.figures.replication_bars`), ``figures/replication.png``; atomic, with a manifest
+        (:func:`bondpremia.rundir.atomic_run`): an existing ``out`` that is not a bondpremia run is replaced only
+        with ``force``."""
+        from bondpremia.rundir import atomic_run
 
-        The folder is written whole: into a temporary folder beside ``out``, renamed into place when complete. An
-        existing ``out`` is replaced only if it holds an earlier replication (its ``settings.json``)."""
-        out = Path(out)
-        if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "settings.json").exists())):
-            raise InputError("exists and is not an earlier replication folder; choose another --out", file=str(out))
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-        umask = os.umask(0)
-        os.umask(umask)
-        try:
-            os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes the folder private; give it the usual permissions
-            self.table.to_csv(tmp / "replication.csv", index=False)
-            self.forecasts.to_parquet(tmp / "forecasts.parquet", index=False)
+        with atomic_run(out, "treasury replicate", options=self.settings, force=force) as run:
+            self.table.to_csv(run.path / "replication.csv", index=False)
+            self.forecasts.to_parquet(run.path / "forecasts.parquet", index=False)
             if draw is not None:
-                (tmp / "figures").mkdir()
-                draw(self.table).savefig(tmp / "figures" / "replication.png", dpi=120)
-            (tmp / "settings.json").write_text(json.dumps(self.settings, indent=2, default=str))
-            if out.exists():
-                shutil.rmtree(out)
-            os.replace(tmp, out)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return out
+                (run.path / "figures").mkdir()
+                draw(self.table).savefig(run.path / "figures" / "replication.png", dpi=120)
+            (run.path / "settings.json").write_text(json.dumps(self.settings, indent=2, default=str))
+            run.rows.update({"replication.csv": len(self.table), "forecasts.parquet": len(self.forecasts)})
+        return Path(out)
 
 
 def paper_rows(table: int, models: Sequence[str] | None = None) -> list[PaperRow]:
