@@ -363,6 +363,8 @@ def test_ipca_and_sort_runners_check_the_panel_against_its_contract(tmp_path):
         run_portfolio_sort(panel, tmp_path / "s", SortConfig(chars=("c1",), ret="exret_next", entity="bond"))
     with pytest.raises(InputError, match=re.escape("id is Float64, expected String|Int64")):
         run_portfolio_sort(panel.assign(id=1.0), tmp_path / "s", SortConfig(chars=("c1",), ret="exret_next"))
+    with pytest.raises(InputError, match="'20100131' is not a date"):  # pandas would read it as nanoseconds
+        run_portfolio_sort(panel.assign(date=20100131), tmp_path / "s", SortConfig(chars=("c1",), ret="exret_next"))
     assert not (tmp_path / "s").exists()
 
 

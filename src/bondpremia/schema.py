@@ -63,18 +63,19 @@ class Table:
                 for c in self.columns]
         return "\n".join(["| column | type | unit | meaning |", "|---|---|---|---|", *rows])
 
+
 # -- inputs from outside the package ---------------------------------------------------------------------------------
 
 #: Enhanced TRACE messages (WRDS names, any letter case), the input of ``trace clean``: the types after parsing
-#: (:func:`bondpremia.trace.clean.parse` rejects a row whose required value is missing or unparseable). Dick-Nielsen
-#: (2014) describes the fields; ``docs/trace.md`` how each rule reads them.
+#: (:func:`bondpremia.trace.clean.parse_messages` rejects a row whose required value is missing or unparseable);
+#: ``docs/trace.md`` describes each field and how the rules read it.
 TRACE = Table("TRACE messages", (
     Column("cusip_id", "String", "", "9-character CUSIP"),
     Column("trd_exctn_dt", "Date", "", "execution date"),
     Column("trd_exctn_tm", "Time", "", "execution time"),
     Column("trd_rpt_dt", "Date", "", "report date (before 2012-02-06: the pre-2012 rules)"),
     Column("msg_seq_nb", "Int64", "", "message sequence number"),
-    Column("trc_st", "String", "", "record status (T/R reports, X/C cancels, W corrections, Y reversals)"),
+    Column("trc_st", "String", "", "record status: reports T/R (post-2012), T/W (pre-2012); cancels X/C; reversals Y"),
     Column("rptd_pr", "Float64", "per 100 par", "reported price"),
     Column("entrd_vol_qt", "Float64", "dollars of par", "par volume"),
     Column("rpt_side_cd", "String", "", "B (reporting dealer bought) or S (sold)"),
@@ -274,7 +275,7 @@ def _pandas_type(dtype: Any) -> str:
         return "Date"
     if kind == "b":
         return "Boolean"
-    return "String" if kind in "OSU" or str(dtype) in ("string", "str") else str(dtype)
+    return "String" if kind in "OSU" else str(dtype)  # pandas' string and categorical types are of kind O
 
 
 def _schema(frame: Any) -> dict[str, str]:

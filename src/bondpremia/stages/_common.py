@@ -87,12 +87,14 @@ def dates(column: pd.Series, where: str, name: str) -> pd.Series:
 
     if pd.api.types.is_datetime64_any_dtype(column):
         return column
-    parsed = pd.to_datetime(column, errors="coerce", format="ISO8601") if column.dtype == object or \
-        pd.api.types.is_string_dtype(column) else pd.Series(pd.NaT, index=column.index)
+    if pd.api.types.is_string_dtype(column) or column.dtype == object:
+        parsed = pd.to_datetime(column, errors="coerce", format="ISO8601")
+    else:  # numbers are not dates (pandas would read 20200131 as nanoseconds since 1970)
+        parsed = pd.Series(pd.NaT, index=column.index)
     bad = parsed.isna() & column.notna()
     if bad.any():
         row = int(bad.to_numpy().argmax())
-        raise InputError(f"{column.iloc[row]!r} is not a date (expected YYYY-MM-DD)", file=where, column=name,
+        raise InputError(f"'{column.iloc[row]}' is not a date (expected YYYY-MM-DD)", file=where, column=name,
                          row=row)
     return parsed
 
