@@ -150,3 +150,43 @@ def test_input_contracts_accept_what_users_store():
         check_table(panel, CHARACTERISTICS, where="p.parquet", hint="pass --ret y")
     assert str(info.value) == ("file p.parquet: is not a characteristics table: missing columns ['id', 'date', "
                                "'exret_next'] (it has ['bond', 'month', 'y']); pass --ret y")
+
+
+def test_the_audit_r2oos_and_importance_writers_keep_their_contracts(tmp_path):
+    """audit.csv, r2oos.csv and importance.csv: the writers' columns in the contracts' order and types, read back as
+    the report reads them; an importance file with no rows (no importance measure) passes the report's check."""
+    import numpy as np
+
+    from bondpremia.models.forecast.evaluation import r2oos_table
+    from bondpremia.models.forecast.outputs import grouped_importance
+    from bondpremia.schema import AUDIT, IMPORTANCE, R2OOS
+    from bondpremia.simulate.trace import write_simulated_trace
+    from bondpremia.trace.pipeline import run_clean
+
+    write_simulated_trace(tmp_path / "sim", n_bonds=6, n_months=3, seed=1)
+    run = run_clean([tmp_path / "sim" / "trace.parquet"], tmp_path / "sim" / "fisd.parquet", tmp_path / "c",
+                    executor="serial")
+    _exact(run.audit, AUDIT.names, {c.name: c.dtype for c in AUDIT.columns})
+    back = pd.read_csv(tmp_path / "c" / "audit.csv")
+    check_table(back, AUDIT, where="audit.csv", extra=False)
+    assert (back["rows_in"] - back["rows_out"] == back["rows_dropped"]).all()
+
+    idx = pd.date_range("2000-01-31", periods=24, freq="ME")
+    rng = np.random.default_rng(0)
+    actual = pd.DataFrame({2: rng.normal(size=24), "EW": rng.normal(size=24)}, index=idx)
+    table = r2oos_table(actual, {"ols": actual * 0.5}, actual * 0.0, lags=0)
+    assert tuple(table.columns) == R2OOS.names
+    check_table(table, R2OOS, where="r2oos.csv", extra=False)
+    assert table["maturity"].tolist() == ["2", "EW"]
+
+    imp = pd.DataFrame({"model": ["nn"] * 3, "maturity": ["EW"] * 3, "predictor": ["f1", "f2", "INDPRO"],
+                        "importance": [1.0, 2.0, 1.0]})
+    out = grouped_importance(imp, pd.Series({"INDPRO": 1}))
+    assert tuple(out.columns) == IMPORTANCE.names
+    check_table(out, IMPORTANCE, where="importance.csv", extra=False)
+    assert out["share"].tolist() == [0.25, 0.5, 0.25] and out["group"].tolist()[:2] == ["forwards", "forwards"]
+    pd.DataFrame(columns=list(IMPORTANCE.names)).to_csv(tmp_path / "importance.csv", index=False)
+    empty = pd.read_csv(tmp_path / "importance.csv", dtype={"model": str, "maturity": str, "group": str})
+    check_table(empty, IMPORTANCE, where="importance.csv", extra=False)  # no values: no type to check
+    with pytest.raises(InputError, match="share is String, expected Float64"):
+        check_table(out.assign(share="x"), IMPORTANCE, where="importance.csv")

@@ -18,8 +18,8 @@ from typing import Any
 
 from bondpremia.errors import InputError
 
-__all__ = ["BOND_RETURNS", "CHARACTERISTICS", "DAILY", "FISD_SCREENS", "FISD_TERMS", "FORECASTS", "MONTHLY",
-           "RATES", "TRACE", "TRADES", "Column", "Table", "check_table"]
+__all__ = ["AUDIT", "BOND_RETURNS", "CHARACTERISTICS", "DAILY", "FISD_SCREENS", "FISD_TERMS", "FORECASTS",
+           "IMPORTANCE", "MONTHLY", "R2OOS", "RATES", "TRACE", "TRADES", "Column", "Table", "check_table"]
 
 
 @dataclass(frozen=True)
@@ -160,6 +160,17 @@ TRADES = Table("trades", (
     Column("_row", "Int64", "", "0-based data row of the trade in that file (as _file)", required=False),
 ))
 
+#: The cleaning audit of ``trace clean`` (``audit.csv``, :func:`bondpremia.trace.clean.audit_frame`): one row a
+#: step in order; ``rows_in = rows_out + rows_dropped``, and a step's ``rows_in`` is the previous step's
+#: ``rows_out``.
+AUDIT = Table("audit", (
+    Column("step", "String", "", "cleaning step (docs/trace.md), parse first"),
+    Column("rows_in", "Int64", "count", "rows before the step"),
+    Column("rows_out", "Int64", "count", "rows after the step"),
+    Column("rows_dropped", "Int64", "count", "rows the step removed"),
+    Column("reason", "String", "", "what the step removes"),
+))
+
 #: Bond-day prices of :func:`bondpremia.trace.daily.daily_prices` (``daily.parquet``).
 DAILY = Table("daily", (
     Column("cusip_id", "String", "", "9-character CUSIP"),
@@ -232,6 +243,28 @@ FORECASTS = Table("forecasts", (
 ))
 
 
+#: The out-of-sample R² of ``treasury forecast`` (``r2oos.csv``, :func:`bondpremia.models.forecast.r2oos_table`):
+#: one row a model and maturity. Campbell and Thompson (2008) R²oos against the historical mean; Clark and West
+#: (2007) test of equal accuracy.
+R2OOS = Table("r2oos", (
+    Column("model", "String", "", "model name (docs/treasury.md)"),
+    Column("maturity", "String", "", "bond maturity in years, or EW (the equal-weighted portfolio)"),
+    Column("r2oos", "Float64", "percent", "out-of-sample R² against the historical mean"),
+    Column("cw_pvalue", "Float64", "probability", "Clark-West p-value (one-sided: the model is more accurate)"),
+))
+
+#: Predictor importance of ``treasury forecast`` (``importance.csv``): one row a model, maturity and predictor,
+#: with the McCracken-Ng group of the predictor (or ``forwards``) and its share of the model-maturity total.
+IMPORTANCE = Table("importance", (
+    Column("model", "String", "", "model name"),
+    Column("maturity", "String", "", "bond maturity in years, or EW"),
+    Column("predictor", "String", "", "predictor column (f1..f10 forwards, FRED-MD mnemonics)"),
+    Column("importance", "Float64", "", "importance of the predictor (the model's measure, docs/treasury.md)"),
+    Column("group", "String", "", "forwards, a McCracken-Ng group name, or other"),
+    Column("share", "Float64", "fraction", "importance over the model-maturity total (0 when the total is 0)"),
+))
+
+
 def check_table(frame: Any, table: Table, *, where: str, extra: bool = True,
                 columns: Sequence[str] | None = None, rename: Mapping[str, str] | None = None,
                 hint: str = "", lower: bool = False) -> None:
@@ -288,5 +321,6 @@ def _schema(frame: Any) -> dict[str, str]:
     import pandas as pd
 
     if isinstance(frame, pd.DataFrame):
-        return {str(k): _pandas_type(v) for k, v in frame.dtypes.items()}
+        # a column without a value (an empty table read from CSV is all object) has no type to check, as polars' Null
+        return {str(k): _pandas_type(v) if frame[k].notna().any() else "Null" for k, v in frame.dtypes.items()}
     raise InputError(f"expected a polars or pandas DataFrame, got {type(frame).__name__}", column="frame")

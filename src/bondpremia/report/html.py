@@ -35,7 +35,7 @@ from matplotlib.figure import Figure
 from bondpremia.errors import InputError
 from bondpremia.models.forecast.outputs import group_shares, r2oos_stars, sse_curves
 from bondpremia.report import figures
-from bondpremia.schema import FORECASTS, MONTHLY, check_table
+from bondpremia.schema import AUDIT, FORECASTS, IMPORTANCE, MONTHLY, R2OOS, check_table
 
 __all__ = ["REPORT_SECTIONS", "figure_to_base64", "render_report", "write_report"]
 
@@ -152,8 +152,8 @@ def _section_trace_audit(run_dir: Path) -> str | None:
     if not paths:
         return None
     path = paths[0]
-    audit = _read(path, pd.read_csv)
-    _require(audit, ["step", "rows_dropped"], path)
+    audit = _read(path, lambda p: pd.read_csv(p, dtype={"step": str}))
+    check_table(audit, AUDIT, where=str(path), columns=["step", "rows_dropped"])
     parts = [_figure_html(figures.audit_waterfall(audit), "TRACE cleaning waterfall",
                           "Rows dropped at each cleaning step, stacked cumulatively (waterfall).")]
     parts.append(_table_html(audit, index=False, float_format="{:,.0f}"))
@@ -313,8 +313,8 @@ def _section_treasury(run_dir: Path) -> str | None:
     parts: list[str] = []
     if r2_paths:
         path = r2_paths[0]
-        table = _read(path, lambda p: pd.read_csv(p, dtype={"maturity": str}))
-        _require(table, ["model", "maturity", "r2oos"], path)
+        table = _read(path, lambda p: pd.read_csv(p, dtype={"model": str, "maturity": str}))
+        check_table(table, R2OOS, where=str(path), columns=["model", "maturity", "r2oos"])
         wide = r2oos_stars(table)
         parts.append("<p class=\"note\">Out-of-sample R² (percent) by model and maturity (years; EW = equal-weighted "
                      "across maturities). Clark-West test: *** p&lt;0.01, ** p&lt;0.05, * p&lt;0.10.</p>")
@@ -342,8 +342,8 @@ def _section_treasury(run_dir: Path) -> str | None:
                 "portfolio; a rising line means the model beats the benchmark."))
     if imp_paths:
         path = imp_paths[0]
-        imp = _read(path, pd.read_csv)
-        _require(imp, ["model", "maturity", "group", "share"], path)
+        imp = _read(path, lambda p: pd.read_csv(p, dtype={"model": str, "maturity": str, "group": str}))
+        check_table(imp, IMPORTANCE, where=str(path), columns=["model", "maturity", "group", "share"])
         shares = group_shares(imp)
         if not shares.empty:
             parts.append(_figure_html(figures.importance_by_group(shares), "Importance share by predictor group",

@@ -19,6 +19,7 @@ from typing import Any
 import polars as pl
 
 from bondpremia.errors import InputError
+from bondpremia.schema import AUDIT
 from bondpremia.trace import rules as _rules
 from bondpremia.trace import tidyfinance as _tidyfinance
 from bondpremia.trace.rules import (
@@ -267,8 +268,7 @@ def audit_frame(rows: list[tuple[str, int, int, str]]) -> pl.DataFrame:
     return pl.DataFrame(
         {"step": [r[0] for r in rows], "rows_in": [r[1] for r in rows], "rows_out": [r[2] for r in rows],
          "rows_dropped": [r[1] - r[2] for r in rows], "reason": [r[3] for r in rows]},
-        schema={"step": pl.String, "rows_in": pl.Int64, "rows_out": pl.Int64, "rows_dropped": pl.Int64,
-                "reason": pl.String})
+        schema={c.name: getattr(pl, c.dtype) for c in AUDIT.columns})  # the contract bondpremia.schema.AUDIT
 
 
 def clean_trades(messages: Any, fisd: Any = None, *, preset: str = "bbw2019", steps: Sequence[str] | None = None,

@@ -59,6 +59,7 @@ from scipy import stats
 
 from bondpremia.errors import FallbackWarning, InputError
 from bondpremia.results import ScalarResult
+from bondpremia.schema import R2OOS
 
 __all__ = [
     "CWResult",
@@ -638,4 +639,4 @@ def r2oos_table(
             r2 = 100.0 * r2_oos(y, f, b)
             cw = clark_west(y, f, b, lags=lags)
             rows.append({"model": str(model), "maturity": _maturity_label(col), "r2oos": r2, "cw_pvalue": cw.pvalue})
-    return pd.DataFrame(rows, columns=["model", "maturity", "r2oos", "cw_pvalue"])
+    return pd.DataFrame(rows, columns=list(R2OOS.names))  # the contract bondpremia.schema.R2OOS

@@ -20,6 +20,7 @@ from bondpremia.models.forecast.evaluation import (
     significance_stars,
 )
 from bondpremia.models.forecast.features import TreasuryData
+from bondpremia.schema import IMPORTANCE
 
 __all__ = ["ForecastTables", "curve_factors", "dm_table", "group_shares", "grouped_importance", "r2oos_stars",
            "report_tables", "sse_curves", "wide_frames"]
@@ -55,8 +56,7 @@ class ForecastTables:
 
     def files(self) -> dict[str, pd.DataFrame | None]:
         """File name -> table of the command's run folder (``None``: not written)."""
-        imp = self.importance if self.importance is not None else pd.DataFrame(
-            columns=["model", "maturity", "predictor", "importance", "group", "share"])
+        imp = self.importance if self.importance is not None else pd.DataFrame(columns=list(IMPORTANCE.names))
         return {"r2oos.csv": self.r2oos, "r2oos_factors.csv": self.r2oos_factors, "dm.csv": self.dm,
                 "forecasts.parquet": self.forecasts, "importance.csv": imp}
 
@@ -114,7 +114,7 @@ def curve_factors(frame: pd.DataFrame) -> pd.DataFrame:
 
 def grouped_importance(importance: pd.DataFrame, groups: pd.Series | None) -> pd.DataFrame:
     """Add ``group`` (``"forwards"`` or the McCracken-Ng group name) and ``share`` (importance / its sum per
-    model and maturity) to an importance frame."""
+    model and maturity) to an importance frame: the columns of :data:`bondpremia.schema.IMPORTANCE`."""
     from bondpremia.data.fredmd import FREDMD_GROUP_NAMES
 
     imp = importance.copy()
@@ -123,7 +123,7 @@ def grouped_importance(importance: pd.DataFrame, groups: pd.Series | None) -> pd
                     for p in imp["predictor"]]
     total = imp.groupby(["model", "maturity"], sort=False)["importance"].transform("sum")
     imp["share"] = np.where(total > 0, imp["importance"] / total.where(total > 0, 1.0), 0.0)
-    return imp
+    return imp[list(IMPORTANCE.names)]  # the contract bondpremia.schema.IMPORTANCE
 
 
 def _maturity_key(m: str) -> tuple[int, float, str]:
