@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,9 @@ from bondpremia.stages import (
     CharacteristicsConfig,
     ForecastConfig,
     IPCAConfig,
+    ReplicateConfig,
+    SimulateTraceConfig,
+    SimulateTreasuryConfig,
     SortConfig,
     TaylorConfig,
     TraceCleanConfig,
@@ -27,10 +31,13 @@ from bondpremia.stages import (
     run_characteristics_build,
     run_ipca_fit,
     run_portfolio_sort,
+    run_simulate_trace,
+    run_simulate_treasury,
     run_strategy_taylor,
     run_trace_clean,
     run_trace_monthly,
     run_treasury_forecast,
+    run_treasury_replicate,
 )
 
 # -- configs -------------------------------------------------------------------------------------------------------
@@ -70,6 +77,26 @@ BAD = [
     (lambda: TaylorConfig(window=2), "--window", "must be at least 4"),
     (lambda: TaylorConfig(publication_lag=-1), "--publication-lag", "must be at least 0"),
     (lambda: TaylorConfig(cost_bps=-5), "--cost-bps", "must be at least 0.0"),
+    (lambda: SimulateTraceConfig(bonds=0), "--bonds", "must be at least 1"),
+    (lambda: SimulateTraceConfig(months=0), "--months", "must be at least 1"),
+    (lambda: SimulateTraceConfig(seed=-1), "--seed", "must be at least 0"),
+    (lambda: SimulateTraceConfig(start="June 2011"), "--start", "use YYYY-MM"),
+    (lambda: SimulateTraceConfig(trades_per_bond_month=0), "--trades-per-bond-month", "must be a positive number"),
+    (lambda: SimulateTreasuryConfig(months=0), "--months", "must be at least 1"),
+    (lambda: SimulateTreasuryConfig(series=7), "--series", "at least 8 (one series per group)"),
+    (lambda: SimulateTreasuryConfig(seed=-1), "--seed", "must be at least 0"),
+    (lambda: SimulateTreasuryConfig(start="13th month"), "--start", "use YYYY-MM"),
+    (lambda: ReplicateConfig(table=3), "--table", "must be 1 or 2"),
+    (lambda: ReplicateConfig(timing="late"), "--timing", "must be bbt, purged or both"),
+    (lambda: ReplicateConfig(models=" , "), "--models", "no model given"),  # type: ignore[arg-type]
+    (lambda: ReplicateConfig(models="ols,OLS"), "--models", "given twice"),  # type: ignore[arg-type]
+    (lambda: ReplicateConfig(seeds=0), "--seeds", "must be at least 1"),
+    (lambda: ReplicateConfig(seeds=5, keep=6), "--keep", "between 1 and 5"),
+    (lambda: ReplicateConfig(trees=0), "--trees", "must be at least 1"),
+    (lambda: ReplicateConfig(retune_every=0), "--retune-every", "must be at least 1"),
+    (lambda: ReplicateConfig(gamma=0), "--gamma", "must be a positive number"),
+    (lambda: ReplicateConfig(seed=-1), "--seed", "must be at least 0"),
+    (lambda: ReplicateConfig(oos_start="13th month"), "--oos-start", "use YYYY-MM"),
 ]
 
 
@@ -92,6 +119,13 @@ def test_configs_are_frozen_and_normalize_their_fields():
     assert ForecastConfig(models="cp, pcr3").models == ("cp", "pcr3")  # type: ignore[arg-type]
     assert ForecastConfig(refit_every=12, refit_overrides=(("cp", 1),)).refit("cp") == 1
     assert ForecastConfig(refit_every=12, refit_overrides=(("cp", 1),)).refit("pcr3") == 12
+    assert SimulateTraceConfig(bonds=10.0).bonds == 10  # type: ignore[arg-type]
+    assert SimulateTraceConfig(trades_per_bond_month=3).trades_per_bond_month == 3.0
+    config = ReplicateConfig(timing=" BBT ", models="PCR3, ols")  # type: ignore[arg-type]
+    assert (config.timing, config.timings, config.models) == ("bbt", ("bbt",), ("pcr3", "ols"))
+    assert ReplicateConfig().timings == ("bbt", "purged") and ReplicateConfig().models is None
+    assert ReplicateConfig(models=("ols",)).model_names() == ["ols"]
+    assert ReplicateConfig(table=2).model_names()[0] == "ln"  # every row of Table 2
 
 
 def test_as_options_are_the_manifest_options_of_the_commands():
@@ -112,6 +146,13 @@ def test_as_options_are_the_manifest_options_of_the_commands():
     assert options["models"] == ["cp"] and "refit_overrides" not in options and "figures" not in options
     assert ForecastConfig(models=("cp",), refit_overrides=(("cp", 1),)).as_options()["refit_overrides"] == {"cp": 1}
     assert TaylorConfig(window=24).as_options() == {"window": 24, "publication_lag": 1, "cost_bps": 0.0}
+    assert SimulateTraceConfig(bonds=12).as_options() == {"bonds": 12, "months": 24, "seed": 0, "start": "2011-06",
+                                                          "trades_per_bond_month": 8.0}
+    assert SimulateTreasuryConfig(linear=True).as_options() == {"months": 600, "series": 100, "seed": 0,
+                                                                "start": "1971-08", "linear": True}
+    assert ReplicateConfig(models=("pcr3",)).as_options() == {
+        "table": 1, "timing": "both", "models": ["pcr3"], "start": "1971-08", "end": "2018-12", "oos_start": "1990-01",
+        "seeds": 100, "keep": 10, "trees": 300, "retune_every": 60, "gamma": 5.0, "seed": 0}
 
 
 # -- TRACE -----------------------------------------------------------------------------------------------------------
@@ -266,6 +307,49 @@ def test_tidyfinance_trades_go_through_trace_monthly(sim, tmp_path):
     assert both.height > 0.5 * truth.drop_nulls("ret").height
     same = both.filter((pl.col("ret") - pl.col("ret_true")).abs() < 1e-10)
     assert same.height > 0.5 * both.height  # 72 of 97 here: the preset's filters differ (docs/trace.md)
+
+
+def test_simulate_trace_runner_writes_the_simulator_files_and_a_manifest(tmp_path):
+    from bondpremia.results import Results
+    from bondpremia.simulate.trace import write_simulated_trace
+    from bondpremia.stages.trace import simulated_rates
+
+    config = SimulateTraceConfig(bonds=15, months=4, seed=7, start="2012-01", trades_per_bond_month=5.0)
+    run = run_simulate_trace(tmp_path / "sim", config)
+    info = write_simulated_trace(tmp_path / "hand", n_bonds=15, n_months=4, seed=7, start="2012-01",
+                                 trades_per_bond_month=5.0)
+    names = {"trace.parquet", "fisd.parquet", "fisd_amt_out.parquet", "truth_trades.parquet", "truth_monthly.parquet",
+             "rates.parquet"}
+    assert {p.name for p in (tmp_path / "sim").iterdir()} == names | {MANIFEST}
+    for name in names:
+        assert pl.read_parquet(tmp_path / "sim" / name).equals(pl.read_parquet(tmp_path / "hand" / name)), name
+    manifest = read_manifest(tmp_path / "sim")
+    assert manifest["command"] == "simulate trace" and manifest["options"] == config.as_options()
+    assert manifest["rows"] == {"trace.parquet": info["messages"]} and manifest["inputs"] == []
+    assert run.info == {**info, "out_dir": str(tmp_path / "sim")}  # the run folder, not the staging one
+    assert isinstance(run, Results)
+    assert run.summary()["value"].to_dict() == {k: v for k, v in info.items() if k != "out_dir"}
+    assert run.to_frame().collect().height == info["messages"]
+    assert repr(run).startswith(f"SimulatedTraceRun({info['messages']:,} messages, 15 bonds")
+    run.save(tmp_path / "copy")
+    assert read_manifest(tmp_path / "copy")["options"] == config.as_options()
+    for name in names:
+        assert (tmp_path / "copy" / name).read_bytes() == (tmp_path / "sim" / name).read_bytes(), name
+    # its manifest marks the market: trace monthly of a clean run of it finds the T-bill returns itself
+    run_trace_clean([tmp_path / "sim" / "trace.parquet"], tmp_path / "sim" / "fisd.parquet", tmp_path / "clean",
+                    TraceCleanConfig(executor="serial"))
+    assert simulated_rates(tmp_path / "clean") == tmp_path / "sim" / "rates.parquet"
+
+
+def test_simulate_runners_refuse_a_folder_that_is_not_a_run(tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep")
+    for call in (lambda: run_simulate_trace(mine, SimulateTraceConfig(bonds=5, months=2)),
+                 lambda: run_simulate_treasury(mine, SimulateTreasuryConfig(months=30, series=8))):
+        with pytest.raises(InputError, match="not a bondpremia run folder"):
+            call()
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]
 
 
 # -- characteristics, IPCA, sorts ----------------------------------------------------------------------------------
@@ -491,6 +575,84 @@ def test_treasury_runner_r2oos_recomputed_from_its_forecasts(tmp_path):
                                   retune_every=60, seed=0, n_seeds=100, n_keep=10, n_trees=300).forecasts
         ours = fc[fc["model"] == model].reset_index(drop=True)
         pd.testing.assert_frame_equal(ours, hand.reset_index(drop=True), check_dtype=False)
+
+
+def test_simulate_treasury_runner_writes_the_simulated_curve(tmp_path):
+    from bondpremia.results import Results
+    from bondpremia.simulate.term_structure import simulate_term_structure
+
+    config = SimulateTreasuryConfig(months=60, series=8, seed=4, start="1990-01", linear=True)
+    res = run_simulate_treasury(tmp_path / "tsy", config)
+    out = tmp_path / "tsy"
+    assert {p.name for p in out.iterdir()} == {"yields.parquet", "macro.parquet", "groups.csv", "expected.parquet",
+                                               "population_r2.csv", MANIFEST}
+    manifest = read_manifest(out)
+    assert manifest["command"] == "simulate treasury" and manifest["options"] == config.as_options()
+    hand = simulate_term_structure(n_months=60, start="1990-01", n_series=8, seed=4, params={"macro_effect": False})
+    for name, frame in (("yields", hand.yields), ("macro", hand.macro), ("expected", hand.expected_excess)):
+        pd.testing.assert_frame_equal(pd.read_parquet(out / f"{name}.parquet"), frame.rename(columns=str),
+                                      check_freq=False)
+    groups = pd.read_csv(out / "groups.csv", index_col="series")["group"]
+    pd.testing.assert_series_equal(groups, hand.groups.rename_axis("series").rename("group"), check_dtype=False)
+    r2 = pd.read_csv(out / "population_r2.csv", dtype={"maturity": str})
+    assert r2["maturity"].tolist() == [str(c) for c in hand.population_r2.index]
+    np.testing.assert_array_equal(r2["population_r2"], hand.population_r2.to_numpy())
+    assert isinstance(res, Results)
+    pd.testing.assert_frame_equal(res.to_frame(), hand.yields)
+    np.testing.assert_array_equal(res.summary()["population_r2"], hand.population_r2.to_numpy())
+    assert repr(res) == "SimulatedTreasury(60 months x 120 maturities, 8 macro series, seed 4)"
+
+
+def _replication_data(folder: Path):
+    """A short simulated curve, 1980-01..1992-12 (24 forecast dates from 1990-01), and its file in ``folder``."""
+    from bondpremia.stages import load_treasury_data
+
+    run_simulate_treasury(folder / "sim", SimulateTreasuryConfig(months=156, series=8, seed=1, start="1980-01"))
+    yields = folder / "sim" / "yields.parquet"
+    return load_treasury_data(yields, start="1980-01", end="1992-12"), yields
+
+
+def test_treasury_replicate_runner_equals_replicate_by_hand(tmp_path):
+    from bondpremia.models.forecast import replicate
+
+    data, yields = _replication_data(tmp_path)
+    config = ReplicateConfig(models=("pcr3",), start="1980-01", end="1992-12", oos_start="1990-01")
+    labels: set[str] = set()
+    res = run_treasury_replicate(data, tmp_path / "rep", config, inputs=[yields],
+                                 progress=lambda label, done, total: labels.add(label))
+    out = tmp_path / "rep"
+    assert {p.name for p in out.iterdir()} == {"replication.csv", "forecasts.parquet", "settings.json", "figures",
+                                               MANIFEST}
+    assert (out / "figures" / "replication.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert labels == {"pcr3 (bbt)", "pcr3 (purged)"}
+    manifest = read_manifest(out)
+    assert manifest["command"] == "treasury replicate" and manifest["options"] == config.as_options()
+    assert [Path(i["path"]).name for i in manifest["inputs"]] == ["yields.parquet"]
+    hand = replicate(data, 1, timings=("bbt", "purged"), models=["pcr3"], oos_start="1990-01")
+    saved = pd.read_csv(out / "replication.csv", dtype={"maturity": str, "source": str}, keep_default_na=False,
+                        na_values={"paper": [""], "diff": [""]})
+    pd.testing.assert_frame_equal(saved, hand.table, check_dtype=False)
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "forecasts.parquet"), hand.forecasts)
+    assert json.loads((out / "settings.json").read_text()) == json.loads(json.dumps(hand.settings))
+    pd.testing.assert_frame_equal(res.table, hand.table)
+    run_treasury_replicate(data, out, replace(config, timing="bbt"), figures=False)  # an earlier run is replaced
+    assert set(pd.read_csv(out / "replication.csv")["timing"]) == {"bbt"}
+    assert "figures" not in {p.name for p in out.iterdir()}
+
+
+def test_treasury_replicate_runner_checks_out_and_the_table_before_fitting(tmp_path):
+    data, _ = _replication_data(tmp_path)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep")
+    fitted: list[str] = []
+    with pytest.raises(InputError, match="not a bondpremia run folder"):
+        run_treasury_replicate(data, mine, ReplicateConfig(models=("ols",)), progress=lambda *a: fitted.append(a[0]))
+    with pytest.raises(InputError, match="macro") as info:
+        run_treasury_replicate(data, tmp_path / "t2", ReplicateConfig(table=2, models=("ols",)),
+                               progress=lambda *a: fitted.append(a[0]))
+    assert info.value.column == "--macro"
+    assert fitted == [] and [p.name for p in mine.iterdir()] == ["notes.txt"] and not (tmp_path / "t2").exists()
 
 
 def test_taylor_runner_return_is_position_times_the_asset_return(tmp_path):

@@ -20,13 +20,14 @@ folder                 stage
 ``report.html``        the research report
 =====================  ==================================================================================
 
-Simulated market: the corporate-bond stages use :func:`bondpremia.simulate.write_simulated_trace`; the Treasury
-stage uses :func:`bondpremia.simulate.simulate_term_structure` from 1971-08 to the last TRACE month (the same
-calendar), whose exact population R-squared is reported beside the forecasts; the characteristics' macro series
-(term spread, risk-free rate) come from that curve and the TRACE market's T-bill. In the simulated Taylor rule the
-policy rate is the one-month zero yield, activity and inflation are the first output-and-income and the first
-price series of the simulated macro panel, and the traded asset is a two-year zero held for one month (an
-analogue of the 1-3 year Treasury ETF).
+Simulated market: the corporate-bond stages use :func:`bondpremia.stages.run_simulate_trace` (``trace/sim`` is
+the run folder of ``bondpremia simulate trace``); the Treasury stage uses
+:func:`bondpremia.simulate.simulate_term_structure` from 1971-08 to the last TRACE month (the same calendar), whose
+exact population R-squared is reported beside the forecasts; the characteristics' macro series (term spread,
+risk-free rate) come from that curve and the TRACE market's T-bill. In the simulated Taylor rule the policy rate
+is the one-month zero yield, activity and inflation are the first output-and-income and the first price series of
+the simulated macro panel, and the traded asset is a two-year zero held for one month (an analogue of the 1-3 year
+Treasury ETF).
 
 With ``real_data`` (a folder laid out like ``../shared/data``), the characteristics take the real macro series
 of ``market/`` (default and term spreads, VIX innovations, Fama-French factors), the Treasury stage forecasts
@@ -134,14 +135,19 @@ def _real(real_data: Path | None, relative: str, notes: list[str]) -> Path | Non
 
 
 def _trace(out: Path, s: DemoSizes, steps: _Steps) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, Any]]:
-    from bondpremia.simulate.trace import write_simulated_trace
-    from bondpremia.stages import TraceCleanConfig, run_trace_clean, run_trace_monthly
+    from bondpremia.stages import (
+        SimulateTraceConfig,
+        TraceCleanConfig,
+        run_simulate_trace,
+        run_trace_clean,
+        run_trace_monthly,
+    )
     from bondpremia.trace import bond_terms
 
     sim_dir, clean_dir, monthly_dir = out / "trace" / "sim", out / "trace" / "clean", out / "trace" / "monthly"
     with steps.step("simulate TRACE messages"):
-        info = write_simulated_trace(sim_dir, n_bonds=s.bonds, n_months=s.trace_months, seed=s.seed,
-                                     start=s.trace_start)
+        sim = SimulateTraceConfig(bonds=s.bonds, months=s.trace_months, seed=s.seed, start=s.trace_start)
+        info = run_simulate_trace(sim_dir, sim, force=True).info
     with steps.step("clean TRACE (Dick-Nielsen, BBW)") as update:
         def progress(stage: str, n: int) -> None:
             if stage == "partitions":

@@ -56,7 +56,7 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
     "simulate trace": ("trace.parquet", "fisd.parquet", "fisd_amt_out.parquet", "truth_trades.parquet",
                        "truth_monthly.parquet", "rates.parquet"),
     "simulate treasury": ("yields.parquet", "macro.parquet", "groups.csv", "expected.parquet", "population_r2.csv"),
-    "demo": ("demo.json", "report.html", "trace/sim/*"),  # and the run folder of each stage inside it
+    "demo": ("demo.json", "report.html"),  # and the run folder of each stage inside it
 }
 _FULL_HASH_BYTES = 256 * 2**20  # files up to this size are hashed whole; larger ones by their first and last MiB
 _PART = 2**20

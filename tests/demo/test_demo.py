@@ -36,6 +36,9 @@ def test_every_stage_writes_its_files_and_the_report_has_every_section(demo_run)
                 "sorts/sort_summary_duration.csv", "sorts/sort_returns_rating.csv", "treasury/r2oos.csv",
                 "treasury/forecasts.parquet", "taylor/returns.csv", "taylor/stats.json", "demo.json"):
         assert (out / rel).is_file(), rel
+    from bondpremia.rundir import read_manifest
+
+    assert read_manifest(out / "trace" / "sim")["command"] == "simulate trace"  # a run folder of its own
     html = demo_run.report.read_text()
     for section in REPORT_SECTIONS:
         assert f'id="{section}"' in html, section

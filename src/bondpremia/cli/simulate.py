@@ -8,6 +8,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from bondpremia.stages.simulate import (
+    SimulateTraceConfig,
+    SimulateTreasuryConfig,
+    run_simulate_trace,
+    run_simulate_treasury,
+)
+
 app = typer.Typer(help="Simulated markets with known truth.", no_args_is_help=True)
 
 
@@ -22,19 +29,12 @@ def trace(
 ) -> None:
     """Write OUT/trace.parquet, fisd.parquet, fisd_amt_out.parquet (the amount-outstanding history, for `trace
     monthly --amount-outstanding`), truth_trades.parquet, truth_monthly.parquet and rates.parquet."""
-    from bondpremia.rundir import atomic_run
-    from bondpremia.simulate.trace import write_simulated_trace
-
+    config = SimulateTraceConfig(bonds=bonds, months=months, seed=seed, start=start,
+                                 trades_per_bond_month=trades_per_bond_month)
     console = Console(stderr=True)
-    options = {"bonds": bonds, "months": months, "seed": seed, "start": start,
-               "trades_per_bond_month": trades_per_bond_month}
-    with console.status(f"simulating {bonds} bonds over {months} months"), \
-            atomic_run(out, "simulate trace", options=options) as staged:
-        info = write_simulated_trace(staged.path, n_bonds=bonds, n_months=months, seed=seed, start=start,
-                                     trades_per_bond_month=trades_per_bond_month)
-        staged.rows.update({"trace.parquet": int(info["messages"])})
-    info = {**info, "out_dir": str(out)}  # not the staging folder it was written into
-    console.print(f"wrote {out}: {info}")
+    with console.status(f"simulating {bonds} bonds over {months} months"):
+        run = run_simulate_trace(out, config)
+    console.print(f"wrote {out}: {run.info}")
 
 
 @app.command("treasury")
@@ -49,23 +49,8 @@ def treasury(
 ) -> None:
     """Write OUT/yields.parquet (date x maturity in months, decimals), macro.parquet, groups.csv,
     expected.parquet (true E_t rx_{t+12}) and population_r2.csv: inputs of `bondpremia treasury forecast`."""
-    import pandas as pd
-
-    from bondpremia.simulate.term_structure import simulate_term_structure
-
-    sim = simulate_term_structure(n_months=months, start=start, n_series=series, seed=seed,
-                                  params={"macro_effect": not linear})
-    from bondpremia.rundir import atomic_run
-
-    with atomic_run(out, "simulate treasury", options={"months": months, "series": series, "seed": seed,
-                                                       "start": start, "linear": linear}) as staged:
-        d = staged.path
-        sim.yields.rename(columns=str).to_parquet(d / "yields.parquet")
-        sim.macro.to_parquet(d / "macro.parquet")
-        sim.groups.rename_axis("series").rename("group").to_csv(d / "groups.csv")
-        sim.expected_excess.rename(columns=str).to_parquet(d / "expected.parquet")
-        pd.DataFrame({"maturity": [str(c) for c in sim.population_r2.index],
-                      "population_r2": sim.population_r2.to_numpy()}).to_csv(d / "population_r2.csv", index=False)
+    run_simulate_treasury(out, SimulateTreasuryConfig(months=months, series=series, seed=seed, start=start,
+                                                      linear=linear))
     Console(stderr=True).print(f"wrote {out}: {months} months, {series} macro series, seed {seed}")
 
 

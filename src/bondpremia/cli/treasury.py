@@ -17,7 +17,13 @@ from bondpremia.cli._common import cli_input
 from bondpremia.errors import InputError
 from bondpremia.model_names import MODEL_HELP
 from bondpremia.rundir import check_out
-from bondpremia.stages.treasury import ForecastConfig, load_treasury_data, run_treasury_forecast
+from bondpremia.stages.treasury import (
+    ForecastConfig,
+    ReplicateConfig,
+    load_treasury_data,
+    run_treasury_forecast,
+    run_treasury_replicate,
+)
 
 app = typer.Typer(help="Treasury bond risk premia with machine learning (Bianchi-Buechner-Tamoni 2021).",
                   no_args_is_help=True)
@@ -114,21 +120,15 @@ def replicate_cmd(
                      ] = False,
 ) -> None:
     """Write OUT/replication.csv, forecasts.parquet, settings.json and figures/replication.png."""
-    from bondpremia.models.forecast.replication import paper_rows, replicate
-    from bondpremia.rundir import check_out
-
+    config = ReplicateConfig(table=table, timing=timing, models=None if models is None else tuple(models.split(",")),
+                             start=start, end=end, oos_start=oos_start, seeds=seeds, keep=keep, trees=trees,
+                             retune_every=retune_every, gamma=gamma, seed=seed)
     check_out(out, force)  # before the hours of fitting, not after
-
-    console = Console(stderr=True)
-    timings = {"both": ("bbt", "purged"), "bbt": ("bbt",), "purged": ("purged",)}.get(timing.strip().lower())
-    if timings is None:
-        raise InputError(f"must be bbt, purged or both, got {timing!r}", column="--timing")
-    if table == 2 and macro is None:
+    if config.table == 2 and macro is None:
         raise InputError("Table 2 needs the FRED-MD panel", column="--macro")
-    names = None if models is None else [m.strip().lower() for m in models.split(",") if m.strip()]
-    rows = cli_input(paper_rows, table, names)
-    data = _load(console, yields, macro if table == 2 else None, None, start, end, False, [r.model for r in rows],
-                 seeds, keep, trees)
+    console = Console(stderr=True)
+    macro = macro if config.table == 2 else None
+    data = _load(console, yields, macro, None, start, end, False, config.model_names(), seeds, keep, trees)
     tasks: dict[str, TaskID] = {}
     with Progress(*_PROGRESS_COLUMNS, console=console) as bar:
         def step(label: str, done: int, total: int) -> None:
@@ -136,12 +136,8 @@ def replicate_cmd(
                 tasks[label] = bar.add_task(label, total=total)
             bar.update(tasks[label], completed=done, total=total)
 
-        result = cli_input(replicate, data, table, timings=timings, models=names, oos_start=oos_start,
-                           n_seeds=seeds, n_keep=keep, n_trees=trees, retune_every=retune_every, seed=seed,
-                           gamma=gamma, cache_dir=cache, progress=step)
-    from bondpremia.report.figures import replication_bars
-
-    cli_input(result.save, out, draw=replication_bars, force=force)
+        result = run_treasury_replicate(data, out, config, inputs=[yields, macro], cache=cache, progress=step,
+                                        force=force)
     wide = result.summary("EW")
     view = Table(title=f"BBT (2021) Table {table}: R²oos (%) and CER gain (% per year, gamma {gamma:g}), EW")
     view.add_column("model", no_wrap=True)

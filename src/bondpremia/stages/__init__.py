@@ -14,7 +14,13 @@ whose options are ``config.as_options()``, draws the stage's figures, and return
 - :func:`run_portfolio_sort` (:class:`SortConfig`) -> characteristic -> :class:`~bondpremia.portfolio.SortResult`
 - :func:`run_treasury_forecast` (:class:`ForecastConfig`; data from :func:`load_treasury_data`) ->
   :class:`~bondpremia.models.forecast.outputs.ForecastTables`
+- :func:`run_treasury_replicate` (:class:`ReplicateConfig`; data from :func:`load_treasury_data`) ->
+  :class:`~bondpremia.models.forecast.Replication`
 - :func:`run_strategy_taylor` (:class:`TaylorConfig`) -> :class:`~bondpremia.portfolio.BacktestResult`
+- :func:`run_simulate_trace` (:class:`SimulateTraceConfig`) -> :class:`SimulatedTraceRun` (the counts and the
+  folder; the files stay on disk)
+- :func:`run_simulate_treasury` (:class:`SimulateTreasuryConfig`) -> :class:`SimulatedTreasury` (the simulated
+  term structure)
 
 The modules import their heavy dependencies inside the runners, so loading a config costs little (the CLI starts
 fast).
@@ -25,6 +31,14 @@ from __future__ import annotations
 from bondpremia.stages.characteristics import CharacteristicsConfig, run_characteristics_build
 from bondpremia.stages.ipca import IPCAConfig, IPCAFit, run_ipca_fit
 from bondpremia.stages.portfolio import SortConfig, run_portfolio_sort
+from bondpremia.stages.simulate import (
+    SimulatedTraceRun,
+    SimulatedTreasury,
+    SimulateTraceConfig,
+    SimulateTreasuryConfig,
+    run_simulate_trace,
+    run_simulate_treasury,
+)
 from bondpremia.stages.strategy import TaylorConfig, read_taylor_rates, run_strategy_taylor
 from bondpremia.stages.trace import (
     MonthlyResult,
@@ -33,9 +47,17 @@ from bondpremia.stages.trace import (
     run_trace_clean,
     run_trace_monthly,
 )
-from bondpremia.stages.treasury import ForecastConfig, load_treasury_data, run_treasury_forecast
+from bondpremia.stages.treasury import (
+    ForecastConfig,
+    ReplicateConfig,
+    load_treasury_data,
+    run_treasury_forecast,
+    run_treasury_replicate,
+)
 
-__all__ = ["CharacteristicsConfig", "ForecastConfig", "IPCAConfig", "IPCAFit", "MonthlyResult", "SortConfig",
+__all__ = ["CharacteristicsConfig", "ForecastConfig", "IPCAConfig", "IPCAFit", "MonthlyResult", "ReplicateConfig",
+           "SimulateTraceConfig", "SimulateTreasuryConfig", "SimulatedTraceRun", "SimulatedTreasury", "SortConfig",
            "TaylorConfig", "TraceCleanConfig", "TraceMonthlyConfig", "load_treasury_data", "read_taylor_rates",
-           "run_characteristics_build", "run_ipca_fit", "run_portfolio_sort", "run_strategy_taylor",
-           "run_trace_clean", "run_trace_monthly", "run_treasury_forecast"]
+           "run_characteristics_build", "run_ipca_fit", "run_portfolio_sort", "run_simulate_trace",
+           "run_simulate_treasury", "run_strategy_taylor", "run_trace_clean", "run_trace_monthly",
+           "run_treasury_forecast", "run_treasury_replicate"]

@@ -108,6 +108,16 @@ def files(*inputs: Any) -> list[Path]:
     return [Path(v) for v in inputs if is_path(v)]
 
 
+def positive(value: Any, option: str) -> float:
+    """A finite number above 0; anything else is an InputError naming ``option``."""
+    from bondpremia.validate import number
+
+    v = number(value, option)
+    if v <= 0:
+        raise InputError(f"must be a positive number, got {value!r}", column=option)
+    return v
+
+
 def names(value: str | Sequence[str] | None, option: str) -> tuple[str, ...] | None:
     """A comma-separated string or a sequence of names as a tuple without blanks; a name given twice is an error
     naming ``option``. ``None`` stays ``None``."""

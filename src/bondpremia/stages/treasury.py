@@ -1,5 +1,6 @@
 """The Treasury stage: ``treasury forecast`` (recursive out-of-sample forecasts of Treasury excess returns,
-Bianchi-Buechner-Tamoni 2021)."""
+Bianchi-Buechner-Tamoni 2021) and ``treasury replicate`` (the rows of their Tables 1 and 2 against the published
+R²oos)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bondpremia.errors import InputError
-from bondpremia.stages._common import as_option, names, reading
+from bondpremia.stages._common import as_option, names, positive, reading
 
 if TYPE_CHECKING:
-    from bondpremia.models.forecast import TreasuryData
+    from bondpremia.models.forecast import Replication, TreasuryData
     from bondpremia.models.forecast.outputs import ForecastTables
 
-__all__ = ["ForecastConfig", "load_treasury_data", "run_treasury_forecast"]
+__all__ = ["ForecastConfig", "ReplicateConfig", "load_treasury_data", "run_treasury_forecast",
+           "run_treasury_replicate"]
 
 #: ``progress(model)`` is a context manager yielding ``step(done, total)`` for that model's forecast dates.
 ModelProgress = Callable[[str], AbstractContextManager[Callable[[int, int], None]]]
@@ -138,3 +140,102 @@ def run_treasury_forecast(data: TreasuryData, out: str | Path, config: ForecastC
             staged.extra.update(extra_tables)
             staged.rows.update(write_tables(staged.path, extra_tables))
     return tables
+
+
+# -- treasury replicate --------------------------------------------------------------------------------------------
+
+#: The timings of each value of ``treasury replicate --timing``.
+_TIMINGS = {"both": ("bbt", "purged"), "bbt": ("bbt",), "purged": ("purged",)}
+
+
+@dataclass(frozen=True)
+class ReplicateConfig:
+    """The options of ``bondpremia treasury replicate``: the BBT ``table`` (1: forward rates; 2: forward rates and
+    FRED-MD), the ``timing`` (bbt, the published tables; purged, only realized returns; or both), ``models`` (a
+    subset of the table's rows, names or a comma-separated string; ``None`` every row), the sample (``start``,
+    ``end``, ``oos_start`` as ``YYYY-MM``), the network ensemble (``seeds`` trained, ``keep`` averaged), ``trees``
+    per forest, ``retune_every`` (months between hyper-parameter searches), the risk aversion ``gamma`` of the
+    certainty-equivalent gain and the ``seed`` of every fit."""
+
+    table: int = 1
+    timing: str = "both"
+    models: tuple[str, ...] | None = None
+    start: str = "1971-08"
+    end: str = "2018-12"
+    oos_start: str = "1990-01"
+    seeds: int = 100
+    keep: int = 10
+    trees: int = 300
+    retune_every: int = 60
+    gamma: float = 5.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        from bondpremia.validate import integer, month
+
+        if integer(self.table, "--table") not in (1, 2):
+            raise InputError(f"must be 1 or 2, got {self.table!r}", column="--table")
+        object.__setattr__(self, "table", int(self.table))
+        timing = str(self.timing).strip().lower()
+        if timing not in _TIMINGS:
+            raise InputError(f"must be bbt, purged or both, got {self.timing!r}", column="--timing")
+        object.__setattr__(self, "timing", timing)
+        if self.models is not None:
+            listed = self.models if isinstance(self.models, str) else ",".join(self.models)
+            models = names(listed.lower(), "--models")
+            if not models:
+                raise InputError("no model given", column="--models")
+            object.__setattr__(self, "models", models)
+        for field, option, low in (("retune_every", "--retune-every", 1), ("seeds", "--seeds", 1),
+                                   ("trees", "--trees", 1), ("seed", "--seed", 0)):
+            object.__setattr__(self, field, integer(getattr(self, field), option, low))
+        object.__setattr__(self, "keep", integer(self.keep, "--keep", 1, self.seeds))
+        object.__setattr__(self, "gamma", positive(self.gamma, "--gamma"))
+        for text, option in ((self.start, "--start"), (self.end, "--end"), (self.oos_start, "--oos-start")):
+            month(text, option)
+
+    @property
+    def timings(self) -> tuple[str, ...]:
+        """The timings the run forecasts with."""
+        return _TIMINGS[self.timing]
+
+    def model_names(self) -> list[str]:
+        """The models of the rows the run replicates (``models``, or every row of the table)."""
+        from bondpremia.models.forecast.replication import paper_rows
+
+        return [row.model for row in paper_rows(self.table, self.models)]
+
+    def as_options(self) -> dict[str, Any]:
+        return {"table": self.table, "timing": self.timing,
+                "models": None if self.models is None else list(self.models), "start": self.start, "end": self.end,
+                "oos_start": self.oos_start, "seeds": self.seeds, "keep": self.keep, "trees": self.trees,
+                "retune_every": self.retune_every, "gamma": self.gamma, "seed": self.seed}
+
+
+def run_treasury_replicate(data: TreasuryData, out: str | Path, config: ReplicateConfig | None = None, *,
+                           inputs: Sequence[str | Path | None] = (), cache: str | Path | None = None,
+                           progress: Callable[[str, int, int], None] | None = None, figures: bool = True,
+                           force: bool = False) -> Replication:
+    """``bondpremia treasury replicate``: the rows of Bianchi-Buechner-Tamoni (2021) Table 1 or 2 under each
+    timing of ``config`` on ``data`` (:func:`load_treasury_data`; Table 2 needs its macro panel), each R²oos beside
+    the published one (:func:`bondpremia.models.forecast.replicate`), written to the run folder ``out``
+    (``replication.csv``, ``forecasts.parquet``, ``settings.json``, ``figures/replication.png`` with ``figures``,
+    ``_SUCCESS.json``). ``inputs`` are the files ``data`` came from (for the manifest), ``cache`` a folder to
+    resume an interrupted run, ``progress(label, done, total)`` is called after every forecast date. ``out`` is
+    checked before any fitting. Returns the :class:`~bondpremia.models.forecast.Replication`."""
+    from bondpremia.models.forecast.replication import replicate
+    from bondpremia.rundir import check_out
+
+    config = config or ReplicateConfig()
+    check_out(out, force)
+    result = as_option(replicate, data, config.table, timings=config.timings, models=config.models,
+                       oos_start=config.oos_start, n_seeds=config.seeds, n_keep=config.keep, n_trees=config.trees,
+                       retune_every=config.retune_every, seed=config.seed, gamma=config.gamma, cache_dir=cache,
+                       progress=progress)
+    draw = None
+    if figures:
+        from bondpremia.report.figures import replication_bars
+
+        draw = replication_bars
+    result.save(out, draw=draw, options=config.as_options(), inputs=inputs, force=force)
+    return result

@@ -27,7 +27,7 @@ row is the certainty-equivalent return gain of :func:`~bondpremia.models.forecas
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -142,15 +142,18 @@ class Replication:
                 f"timings={self.settings.get('timings')})")
 
     def save(self, out: str | Path, draw: Callable[[pd.DataFrame], Figure] | None = None, *,
+             options: Mapping[str, Any] | None = None, inputs: Sequence[str | Path | None] = (),
              force: bool = False) -> Path:
         """Write the run folder of ``bondpremia treasury replicate``: ``replication.csv``, ``forecasts.parquet``,
         ``settings.json`` and, with ``draw`` (a function of the table that returns a matplotlib Figure, such as
         :func:`bondpremia.report.figures.replication_bars`), ``figures/replication.png``; atomic, with a manifest
-        (:func:`bondpremia.rundir.atomic_run`): an existing ``out`` that is not a bondpremia run is replaced only
-        with ``force``."""
+        (:func:`bondpremia.rundir.atomic_run`) whose options are ``options`` (default: ``settings``) and which
+        fingerprints the ``inputs`` files: an existing ``out`` that is not a bondpremia run is replaced only with
+        ``force``."""
         from bondpremia.rundir import atomic_run
 
-        with atomic_run(out, "treasury replicate", options=self.settings, force=force) as run:
+        with atomic_run(out, "treasury replicate", inputs=inputs, options=self.settings if options is None else options,
+                        force=force) as run:
             self.table.to_csv(run.path / "replication.csv", index=False)
             self.forecasts.to_parquet(run.path / "forecasts.parquet", index=False)
             if draw is not None:
