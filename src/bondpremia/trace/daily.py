@@ -64,33 +64,26 @@ def _date_expr(name: str, dtype: pl.DataType) -> pl.Expr:
     raise InputError(f"expected dates, got {dtype}", column=name)
 
 
-def check_text_dates(lf: pl.LazyFrame, name: str, dtype: pl.DataType, what: str) -> None:
+def check_text_dates(lf: pl.LazyFrame, name: str, dtype: pl.DataType, what: str,
+                     rows: pl.Series | None = None) -> None:
     """When the column ``name`` holds text, refuse a value that is not ``YYYY-MM-DD`` with an :class:`InputError`
-    naming ``what``, the column and the row (one pass over that column; a typed date column costs nothing)."""
+    naming ``what``, the column and the row (``rows[i]`` when given: the row in the reader's input before it
+    dropped any). One pass over that column; a typed date column costs nothing."""
     if dtype not in (pl.String, pl.Categorical):
         return
     col = pl.col(name).cast(pl.String)
     bad = (col.str.to_date("%Y-%m-%d", strict=False).is_null() & col.is_not_null()).arg_true().first()
     first = lf.select(bad.alias("row"), col.gather(bad).first().alias("value")).collect()
     if first["row"][0] is not None:
+        i = int(first["row"][0])
         raise InputError(f"{what}: {first['value'][0]!r} is not a date (expected YYYY-MM-DD)", column=name,
-                         row=int(first["row"][0]))
+                         row=int(rows[i]) if rows is not None else i)
 
 
 def parse_dates(frame: pl.DataFrame, column: str, what: str, rows: pl.Series | None = None) -> pl.Series:
-    """``frame[column]`` (eager) as ``pl.Date`` like :func:`_date_expr`; a text value that is not ``YYYY-MM-DD``
-    is an :class:`InputError` naming ``what``, the column and its row (``rows[i]`` when given: the row in the
-    reader's input before it dropped any)."""
-    s = frame[column]
-    if s.dtype in (pl.String, pl.Categorical):
-        parsed = s.cast(pl.String).str.to_date("%Y-%m-%d", strict=False)
-        bad = parsed.is_null() & s.is_not_null()
-        if bad.any():
-            i = int(bad.arg_true()[0])
-            raise InputError(f"{what}: {s[i]!r} is not a date (expected YYYY-MM-DD)", column=column,
-                             row=int(rows[i]) if rows is not None else i)
-        return parsed
-    return frame.select(_date_expr(column, s.dtype))[column]
+    """``frame[column]`` (eager) as ``pl.Date`` like :func:`_date_expr`, after :func:`check_text_dates`."""
+    check_text_dates(frame.lazy(), column, frame.schema[column], what, rows)
+    return frame.select(_date_expr(column, frame.schema[column]))[column]
 
 
 def daily_prices(trades: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
