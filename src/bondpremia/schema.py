@@ -321,6 +321,8 @@ def _schema(frame: Any) -> dict[str, str]:
     import pandas as pd
 
     if isinstance(frame, pd.DataFrame):
-        # a column without a value (an empty table read from CSV is all object) has no type to check, as polars' Null
-        return {str(k): _pandas_type(v) if frame[k].notna().any() else "Null" for k, v in frame.dtypes.items()}
+        # a text column without a value (an empty table read from CSV is all object) has no type to check, as
+        # polars' Null; other types are known without looking at the values
+        return {str(k): "Null" if getattr(v, "kind", "O") == "O" and not frame[k].notna().any() else _pandas_type(v)
+                for k, v in frame.dtypes.items()}
     raise InputError(f"expected a polars or pandas DataFrame, got {type(frame).__name__}", column="frame")

@@ -218,10 +218,6 @@ def simulated_rates(folder: Path) -> Path | None:
     return found.pop() if len(found) == 1 else None
 
 
-def _lower(frame: Any) -> list[str]:
-    return [str(c).lower() for c in frame.columns]
-
-
 def _where(value: Any, name: str) -> str:
     return str(value) if isinstance(value, str | Path) else name
 
@@ -268,7 +264,7 @@ def run_trace_monthly(trades: str | Path, fisd: str | Path | pl.DataFrame, out: 
     # the inputs against their contracts (bondpremia.schema), each error naming its file, before any work
     check_table(pl.scan_parquet(trades_file), TRADES, where=str(trades_file))
     fisd_frame = read_table(fisd) if isinstance(fisd, str | Path) else fisd
-    key = {} if "complete_cusip" in _lower(fisd_frame) else {"complete_cusip": "cusip_id"}
+    key = {} if "complete_cusip" in [str(c).lower() for c in fisd_frame.columns] else {"complete_cusip": "cusip_id"}
     check_table(fisd_frame, FISD_TERMS, where=_where(fisd, "fisd"), rename=key, lower=True)
     rates_frame = read_table(rates_in) if isinstance(rates_in, str | Path) else rates_in
     if rates_frame is not None:
@@ -281,13 +277,9 @@ def run_trace_monthly(trades: str | Path, fisd: str | Path | pl.DataFrame, out: 
             _rates_frame(rates_frame)
     history = amount_outstanding
     if isinstance(amount_outstanding, str | Path):
-        try:
+        with attributed(fisd):  # an error without a file is one of the FISD reference the history needs (issue_id)
             history = amount_outstanding_history(read_table(amount_outstanding), fisd_frame,
                                                  file=str(amount_outstanding))
-        except InputError as err:
-            if err.file is None:  # a problem of the FISD reference the history needs (its issue_id)
-                raise InputError(err.reason, file=str(fisd), column=err.column, row=err.row) from None
-            raise
     if rates is None and rates_in is not None:
         note(f"note: no --rates given; the trades come from the simulated market {Path(rates_in).parent}, so its "
              f"T-bill returns {rates_in} are used")

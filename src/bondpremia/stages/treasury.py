@@ -24,6 +24,19 @@ __all__ = ["ForecastConfig", "ReplicateConfig", "load_treasury_data", "run_treas
 ModelProgress = Callable[[str], AbstractContextManager[Callable[[int, int], None]]]
 
 
+def _check_sample_and_fits(config: Any) -> None:
+    """The options ``treasury forecast`` and ``treasury replicate`` share: the sample months (``start``, ``end``,
+    ``oos_start``) and the fits (``retune_every``, ``seeds``, ``keep`` of them, ``trees``, ``seed``)."""
+    from bondpremia.validate import integer, month
+
+    for field, option, low in (("retune_every", "--retune-every", 1), ("seeds", "--seeds", 1),
+                               ("trees", "--trees", 1), ("seed", "--seed", 0)):
+        object.__setattr__(config, field, integer(getattr(config, field), option, low))
+    object.__setattr__(config, "keep", integer(config.keep, "--keep", 1, config.seeds))
+    for field, option in (("start", "--start"), ("end", "--end"), ("oos_start", "--oos-start")):
+        month(getattr(config, field), option)
+
+
 @dataclass(frozen=True)
 class ForecastConfig:
     """The options of ``bondpremia treasury forecast``: the ``models`` (names, or a comma-separated string), the
@@ -49,18 +62,14 @@ class ForecastConfig:
     refit_overrides: tuple[tuple[str, int], ...] = ()
 
     def __post_init__(self) -> None:
-        from bondpremia.validate import choice, integer, month
+        from bondpremia.validate import choice, integer
 
         object.__setattr__(self, "models", names(self.models, "--models") or ())
         if not self.models:
             raise InputError("no model given", column="--models")
-        for value, option, low in ((self.refit_every, "--refit-every", 1), (self.retune_every, "--retune-every", 1),
-                                   (self.seeds, "--seeds", 1), (self.trees, "--trees", 1), (self.seed, "--seed", 0)):
-            integer(value, option, low)
-        integer(self.keep, "--keep", 1, self.seeds)
+        integer(self.refit_every, "--refit-every", 1)
+        _check_sample_and_fits(self)
         choice(self.timing, "--timing", ("purged", "bbt"))
-        for text, option in ((self.start, "--start"), (self.end, "--end"), (self.oos_start, "--oos-start")):
-            month(text, option)
         overrides = tuple((str(m), integer(k, "--refit-every", 1)) for m, k in dict(self.refit_overrides).items())
         object.__setattr__(self, "refit_overrides", overrides)
 
@@ -171,7 +180,7 @@ class ReplicateConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        from bondpremia.validate import integer, month
+        from bondpremia.validate import integer
 
         if integer(self.table, "--table") not in (1, 2):
             raise InputError(f"must be 1 or 2, got {self.table!r}", column="--table")
@@ -186,13 +195,8 @@ class ReplicateConfig:
             if not models:
                 raise InputError("no model given", column="--models")
             object.__setattr__(self, "models", models)
-        for field, option, low in (("retune_every", "--retune-every", 1), ("seeds", "--seeds", 1),
-                                   ("trees", "--trees", 1), ("seed", "--seed", 0)):
-            object.__setattr__(self, field, integer(getattr(self, field), option, low))
-        object.__setattr__(self, "keep", integer(self.keep, "--keep", 1, self.seeds))
+        _check_sample_and_fits(self)
         object.__setattr__(self, "gamma", positive(self.gamma, "--gamma"))
-        for text, option in ((self.start, "--start"), (self.end, "--end"), (self.oos_start, "--oos-start")):
-            month(text, option)
 
     @property
     def timings(self) -> tuple[str, ...]:

@@ -60,7 +60,7 @@ MONTHLY_COLUMNS = (*MONTHLY.names, "reason")
 #: FISD columns :func:`monthly_returns` needs and those it reads when present (``issue_id`` only to resolve an
 #: amount-outstanding history keyed by it): the contract :data:`bondpremia.schema.FISD_TERMS`, whose key
 #: ``complete_cusip`` may be called ``cusip_id``.
-FISD_REQUIRED = FISD_TERMS.required[1:]
+FISD_REQUIRED = tuple(c for c in FISD_TERMS.required if c != "complete_cusip")
 FISD_OPTIONAL = FISD_TERMS.optional
 
 NOT_IN_FISD = "cusip_id not in the FISD reference"
